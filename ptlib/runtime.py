@@ -1,0 +1,148 @@
+"""Seeds, devices, mixed precision, and where the code is running.
+
+Introduced in chapter 1 (background); every later chapter starts with these calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sys
+import time
+from types import TracebackType
+
+import numpy as np
+import torch
+
+_DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and every GPU) so a run can be repeated.
+
+    Introduced in chapter 1 (background).
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Return the device to compute on: ``cuda`` if present, else ``mps``, else ``cpu``.
+
+    ``prefer`` (``"auto"``, ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` for auto) asks for one;
+    asking for a device that is not available raises a ``RuntimeError`` that says what to do.
+    The environment variable ``PTLIB_DEVICE`` overrides ``None``/``"auto"``.
+    Introduced in chapter 1 (background).
+    """
+    choice = (prefer or os.environ.get("PTLIB_DEVICE") or "auto").lower()
+    if choice not in _DEVICE_CHOICES:
+        raise ValueError(f"unknown device {prefer!r}: choose one of {', '.join(_DEVICE_CHOICES)}")
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "device 'cuda' was requested but no CUDA GPU is visible to PyTorch. "
+            "In Colab choose Runtime > Change runtime type > GPU; locally, run with DEVICE='cpu'."
+        )
+    if choice == "mps" and not _mps_available():
+        raise RuntimeError("device 'mps' was requested but this machine has no Apple-silicon GPU.")
+    return torch.device(choice)
+
+
+def bf16_supported(device: torch.device | str) -> bool:
+    """Whether bfloat16 autocast is worth using on ``device``.
+
+    On CUDA this asks the GPU; on CPU it needs native bf16 instructions (AVX-512 BF16 or AMX),
+    where bf16 autocast is about 1.5-2x faster than fp32 for the course's models.
+    Introduced in chapter 1 (background).
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool((check is not None and check()) or (amx is not None and amx()))
+    return False
+
+
+def autocast(device: torch.device | str, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """A context manager that runs the forward pass in bf16 where :func:`bf16_supported`.
+
+    Elsewhere (or with ``enabled=False``) it changes nothing, so the same code runs everywhere.
+    Introduced in chapter 1 (background).
+    """
+    device = torch.device(device)
+    if enabled and bf16_supported(device):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def in_colab() -> bool:
+    """Whether the code runs inside Google Colab. Introduced in chapter 1 (background)."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def is_offline() -> bool:
+    """Whether Hugging Face libraries are told to stay offline (``HF_HUB_OFFLINE=1`` or
+    ``TRANSFORMERS_OFFLINE=1``), as in CI and in rooms without internet.
+
+    Introduced in chapter 1 (background).
+    """
+    truthy = {"1", "true", "yes", "on"}
+    return any(
+        os.environ.get(var, "").strip().lower() in truthy
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+class Stopwatch:
+    """Measure the wall-clock seconds of a ``with`` block::
+
+        with Stopwatch() as sw:
+            train()
+        print(sw.seconds)
+
+    Introduced in chapter 1 (background).
+    """
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._stop: float | None = None
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        self._stop = None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds elapsed: so far inside the block, or in total after it."""
+        if self._start is None:
+            return 0.0
+        end = self._stop if self._stop is not None else time.perf_counter()
+        return end - self._start

@@ -1,0 +1,99 @@
+import contextlib
+
+import numpy as np
+import pytest
+import torch
+
+from ptlib import runtime
+
+
+def _draw() -> tuple[float, float, float]:
+    import random
+
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_seed_everything_repeats_every_generator():
+    runtime.seed_everything(123)
+    first = _draw()
+    runtime.seed_everything(123)
+    assert _draw() == first
+    runtime.seed_everything(124)
+    assert _draw() != first
+
+
+def test_seed_everything_rejects_bad_seed():
+    with pytest.raises(ValueError, match="non-negative int"):
+        runtime.seed_everything(-1)
+
+
+def test_get_device_auto_and_explicit(monkeypatch):
+    monkeypatch.delenv("PTLIB_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: False)
+    assert runtime.get_device().type == "cpu"
+    assert runtime.get_device("cpu").type == "cpu"
+    monkeypatch.setenv("PTLIB_DEVICE", "cpu")
+    assert runtime.get_device("auto").type == "cpu"
+
+
+def test_get_device_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.delenv("PTLIB_DEVICE", raising=False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.get_device().type == "mps"
+
+
+def test_get_device_missing_cuda_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="Change runtime type"):
+        runtime.get_device("cuda")
+    with pytest.raises(ValueError, match="choose one of"):
+        runtime.get_device("tpu")
+
+
+def test_autocast_uses_bf16_only_where_supported(monkeypatch):
+    x = torch.randn(4, 8)
+    w = torch.randn(8, 3)
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
+    with runtime.autocast("cpu"):
+        assert (x @ w).dtype == torch.bfloat16
+    with runtime.autocast("cpu", enabled=False):
+        assert (x @ w).dtype == torch.float32
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: False)
+    ctx = runtime.autocast("cpu")
+    assert isinstance(ctx, contextlib.nullcontext)
+    with ctx:
+        assert (x @ w).dtype == torch.float32
+
+
+def test_bf16_supported_is_false_on_meta_device():
+    assert runtime.bf16_supported("meta") is False
+    assert isinstance(runtime.bf16_supported("cpu"), bool)
+
+
+def test_in_colab_and_offline_detection(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert runtime.in_colab() is False
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_2026")
+    assert runtime.in_colab() is True
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    assert runtime.is_offline() is False
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert runtime.is_offline() is True
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "true")
+    assert runtime.is_offline() is True
+
+
+def test_stopwatch_measures_the_block(monkeypatch):
+    clock = iter([10.0, 12.5])
+    monkeypatch.setattr(runtime.time, "perf_counter", lambda: next(clock))
+    with runtime.Stopwatch() as sw:
+        pass
+    assert sw.seconds == pytest.approx(2.5)
+    assert sw.seconds == pytest.approx(2.5)  # frozen after the block
+    assert runtime.Stopwatch().seconds == 0.0
