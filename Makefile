@@ -6,12 +6,17 @@
 #   make notebooks       execute the notebooks into _build/notebooks (GPU=1: GPU parameters)
 #   make unit            the ptlib unit tests only (fast)
 #   make lock            rewrite requirements-lock.txt from the current environment
+#
+# On Linux without a GPU, add TORCH_INDEX=https://download.pytorch.org/whl/cpu to get the CPU
+# build of torch from PyTorch's index (PyPI's default Linux wheel is a multi-GB CUDA build).
 
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 GPU    ?=
+# e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU wheel on Linux without a GPU
+TORCH_INDEX ?=
 NOTEBOOK_FLAGS := $(if $(GPU),--gpu,)
 
 .PHONY: all install book notebooks html test lint unit claims lock clean
@@ -23,7 +28,7 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	# torch first, alone: the CPU wheel (otherwise pip pulls a multi-GB CUDA build)
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),) "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements-lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
