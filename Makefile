@@ -44,8 +44,8 @@ html: $(STAMP)
 book: notebooks html
 
 lint: $(STAMP)
-	$(BIN)/ruff check ptlib tests tools notebooks
-	$(BIN)/ruff format --check ptlib tests tools notebooks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not claims"

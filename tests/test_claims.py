@@ -55,19 +55,25 @@ def test_ch01_pretrained_beats_scratch_where_labels_are_few():
     r = _load("01_background")
     for k in (8, 32, 128):
         assert r[f"pretrained_acc_{k}"] > r[f"scratch_acc_{k}"], f"at {k} labels per class"
-    # the headline: a wide margin at 32 labels per class
-    assert r["pretrained_acc_32"] - r["scratch_acc_32"] >= 0.10
-    assert r["pretrained_acc_32"] >= 0.70
+    # the headline: measured +0.12 at 32 labels per class (5 seeds, std about 0.02-0.03)
+    assert r["pretrained_acc_32"] - r["scratch_acc_32"] >= 0.08
+    assert r["pretrained_acc_32"] >= 0.62
+    # from scratch needs many times the labels to match the pre-trained model at 32 per class
+    assert r["scratch_labels_to_match_32"] is None or r["scratch_labels_to_match_32"] > 5 * 64
+
+
+def test_ch01_the_gap_closes_as_labels_grow():
+    r = _load("01_background")
+    assert (
+        r["pretrained_acc_all"] - r["scratch_acc_all"]
+        < r["pretrained_acc_32"] - r["scratch_acc_32"]
+    )
+    assert r["scratch_acc_all"] > r["scratch_acc_8"]
 
 
 def test_ch01_accuracies_are_sane():
     r = _load("01_background")
-    accs = {
-        k: v
-        for k, v in r.items()
-        if k.startswith(("pretrained_acc_", "scratch_acc_")) and not k.endswith("_std")
-    }
-    assert len(accs) >= 10
+    accs = {k: v for k, v in r.items() if k.startswith(("pretrained_acc_", "scratch_acc_"))}
+    assert len(accs) == 10
     assert all(0.45 <= v <= 1.0 for v in accs.values()), accs
-    # more labels never make the scratch model much worse
-    assert r["scratch_acc_all"] > r["scratch_acc_8"]
+    assert r["n_seeds"] >= 3

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     default = ROOT / "results" / "gpu" if args.gpu else ROOT / "results"
     results_dir = Path(os.environ.get("PTLIB_RESULTS_DIR") or default)
     os.environ["PTLIB_RESULTS_DIR"] = str(results_dir.resolve())  # the kernels inherit it
+    # Progress bars: a line every 10 s at most, so the rendered book is not filled with them.
+    os.environ.setdefault("TQDM_MININTERVAL", "10")
     results_dir.mkdir(parents=True, exist_ok=True)
     timings_path = results_dir / "_timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}

