@@ -48,6 +48,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ptlib.checksums import sha256_file
+
 # --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------
@@ -266,7 +268,6 @@ def _present(name: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 _SIDECAR = ".ptlib-download.json"
-_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
 _SYNONYMS = {"dev", "val", "valid", "validation"}
 
 
@@ -296,19 +297,6 @@ def _split(spec: Dataset, split: str | None) -> str | None:
             if s in _SYNONYMS:
                 return s
     raise DataError(f"'{spec.name}' has splits {', '.join(spec.splits)}; got split={split!r}.")
-
-
-def _sha256(path: Path) -> str:
-    """sha256 of a file, cached per process on (path, size, mtime)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
 
 
 def _cache_root() -> Path:
@@ -342,7 +330,7 @@ def _verify(spec: Dataset, folder: Path, expected: dict[str, dict[str, Any]], re
             raise DataError(
                 f"Dataset '{spec.name}': file '{rel}' is missing from {folder}. {remedy}"
             )
-        want, found = expected[rel]["sha256"], _sha256(path)
+        want, found = expected[rel]["sha256"], sha256_file(path)
         if found != want:
             raise DataError(
                 f"Dataset '{spec.name}': file {path} is corrupted or was modified: sha256 "
@@ -453,7 +441,7 @@ def _fetch(spec: Dataset, folder: Path) -> None:
         for rel in spec.files:
             if not (tmp / rel).is_file():
                 raise DataError(f"Dataset '{spec.name}': the download did not produce '{rel}'.")
-            sha = _sha256(tmp / rel)
+            sha = sha256_file(tmp / rel)
             match = sha == _MANIFEST[spec.name][rel]["sha256"]
             differ += [] if match else [rel]
             record[rel] = {

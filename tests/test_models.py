@@ -36,14 +36,6 @@ def test_minilm_path_has_model_files_and_verified_weights() -> None:
     assert digest == models.MINILM_SHA256
 
 
-def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
-    path = tmp_path / "x.bin"
-    path.write_bytes(b"pre-trained" * 1000)
-    assert models.sha256_file(path) == hashlib.sha256(b"pre-trained" * 1000).hexdigest()
-    path.write_bytes(b"changed")  # a changed file is hashed again, not served from the cache
-    assert models.sha256_file(path) == hashlib.sha256(b"changed").hexdigest()
-
-
 def test_corrupted_copy_gives_clear_error(tmp_path: Path) -> None:
     source = models.minilm_path()
     copy = tmp_path / "minilm"
@@ -145,25 +137,6 @@ def test_similar_sentences_are_nearer_than_unrelated(encoder: tuple) -> None:
     )
     assert a @ b > a @ c + 0.3
     assert a @ b > b @ c + 0.3
-
-
-def test_sha256_file_hashes_once_per_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "w.bin"
-    path.write_bytes(b"weights")
-    calls = []
-    real = hashlib.sha256
-
-    def counting_sha256(*args: object) -> object:
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(models.hashlib, "sha256", counting_sha256)
-    first = models.sha256_file(path)
-    second = models.sha256_file(path)
-    assert first == second == real(b"weights").hexdigest()
-    assert len(calls) == 1
 
 
 def test_minilm_path_downloads_only_when_online(
