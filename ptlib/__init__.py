@@ -3,7 +3,7 @@
 The notebooks hold the teaching; ptlib holds what several chapters need and what deserves tests.
 Modules are named after concepts and depend on each other in one direction:
 
-``runtime``, ``plots``, ``results`` (bottom)  <-  ``data``, ``models``  <-  ``evaluate`` (top).
+``runtime``, ``plots``, ``results``, ``checksums`` (bottom)  <-  ``data``, ``models``  <-  ``evaluate`` (top).
 
 Import the modules you need, e.g. ``from ptlib import data, results``.
 """
