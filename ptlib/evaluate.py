@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn import metrics
 from tqdm import tqdm
 
@@ -182,3 +183,197 @@ def labels_to_reach(
     frac = (target - acc[i - 1]) / (acc[i] - acc[i - 1])
     log_n = np.log(n[i - 1]) + frac * (np.log(n[i]) - np.log(n[i - 1]))
     return float(np.exp(log_n))
+
+
+# -- representations: linear probe, k-NN, retrieval (chapter 4) -------------------------------
+
+
+def _tensor(x: Any, dtype: type) -> torch.Tensor:
+    """A torch copy of an array-like (also of read-only NumPy arrays, e.g. from pandas)."""
+    return torch.from_numpy(np.array(x, dtype=dtype))
+
+
+class LinearProbe:
+    """Multinomial logistic regression on frozen features, fitted with full-batch L-BFGS in torch.
+
+    It minimises the same objective as scikit-learn's ``LogisticRegression(C=C)`` (lbfgs,
+    multinomial): ``C * sum_i CE(W x_i + b, y_i) + ||W||^2 / 2`` (the bias is not penalised),
+    in float32, stopping after ``max_iter`` L-BFGS iterations. With ``standardize`` the features are first
+    scaled to zero mean and unit variance (statistics of the training set). Scikit-learn style:
+    ``fit(x, y)``, ``predict(x)``, ``predict_proba(x)``, ``score(x, y)``; labels can be any
+    values. Introduced in chapter 4 (contrastive learning).
+    """
+
+    def __init__(self, C: float = 1.0, max_iter: int = 100, standardize: bool = True) -> None:
+        if C <= 0:
+            raise ValueError(f"C must be > 0, got {C}")
+        self.C, self.max_iter, self.standardize = C, max_iter, standardize
+
+    def _x(self, x: Any) -> torch.Tensor:
+        t = _tensor(x, np.float32)
+        if t.ndim != 2:
+            raise ValueError(f"features must be [n, d], got shape {tuple(t.shape)}")
+        return (t - self.mean_) / self.scale_
+
+    def fit(self, x: Any, y: Sequence[Any] | np.ndarray) -> LinearProbe:
+        """Fit on features ``x`` ``[n, d]`` and labels ``y`` ``[n]``; returns ``self``."""
+        x_np = np.array(x, dtype=np.float32)
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        d, k = x_np.shape[1], len(self.classes_)
+        t = torch.from_numpy(x_np)
+        self.mean_ = t.mean(0) if self.standardize else torch.zeros(d)
+        self.scale_ = t.std(0).clamp_min(1e-6) if self.standardize else torch.ones(d)
+        t = self._x(x_np)
+        target = torch.as_tensor(y_idx, dtype=torch.long)
+        w = torch.zeros(d, k, requires_grad=True)
+        b = torch.zeros(k, requires_grad=True)
+        n = len(target)
+        opt = torch.optim.LBFGS(
+            [w, b],
+            lr=1,
+            max_iter=self.max_iter,
+            tolerance_grad=1e-6,
+            tolerance_change=1e-9,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            # the objective divided by C * n, so its scale does not depend on n
+            loss = torch.nn.functional.cross_entropy(t @ w + b, target) + (w * w).sum() / (
+                2 * self.C * n
+            )
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.coef_ = w.detach().T.contiguous()  # [k, d], in the standardised space
+        self.intercept_ = b.detach()
+        return self
+
+    def decision_function(self, x: Any) -> np.ndarray:
+        """The logits ``[n, k]``."""
+        return (self._x(x) @ self.coef_.T + self.intercept_).numpy()
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Class probabilities ``[n, k]``, columns in the order of ``classes_``."""
+        return torch.softmax(torch.as_tensor(self.decision_function(x)), dim=1).numpy()
+
+    def predict(self, x: Any) -> np.ndarray:
+        """The most probable class of every row."""
+        return self.classes_[self.decision_function(x).argmax(axis=1)]
+
+    def score(self, x: Any, y: Sequence[Any] | np.ndarray) -> float:
+        """Accuracy on ``(x, y)``."""
+        return accuracy(np.asarray(y), self.predict(x))
+
+
+def linear_probe(
+    x_train: Any,
+    y_train: Sequence[Any] | np.ndarray,
+    x_test: Any,
+    y_test: Sequence[Any] | np.ndarray,
+    C: float = 1.0,
+    max_iter: int = 100,
+) -> float:
+    """Test accuracy of a :class:`LinearProbe` (logistic regression) trained on frozen features.
+
+    The standard measure of a self-supervised representation: the encoder is not changed, and
+    only a linear classifier is trained on its features. Introduced in chapter 4 (contrastive
+    learning).
+    """
+    probe = LinearProbe(C=C, max_iter=max_iter).fit(x_train, y_train)
+    return probe.score(x_test, y_test)
+
+
+def knn_predict(
+    x_train: np.ndarray | torch.Tensor,
+    y_train: Sequence[int] | np.ndarray,
+    x_test: np.ndarray | torch.Tensor,
+    k: int = 20,
+    temperature: float | None = 0.1,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Weighted k-nearest-neighbour classification by cosine similarity.
+
+    Each test vector looks up its ``k`` most similar training vectors; each neighbour votes for
+    its label with weight ``exp(sim / temperature)`` (the rule of Wu et al. 2018, used to
+    evaluate SimCLR-style encoders), or weight 1 with ``temperature=None`` (a plain majority
+    vote; ties go to the smaller label). Labels must be integers ``0..C-1``.
+    Introduced in chapter 4 (contrastive learning).
+    """
+    train = torch.nn.functional.normalize(_tensor(x_train, np.float32), dim=1)
+    test = torch.nn.functional.normalize(_tensor(x_test, np.float32), dim=1)
+    labels = _tensor(y_train, np.int64)
+    if len(labels) != len(train):
+        raise ValueError("x_train and y_train must have the same number of rows")
+    if not 1 <= k <= len(train):
+        raise ValueError(f"k must be between 1 and the number of training vectors, got {k}")
+    n_classes = int(labels.max()) + 1
+    out = []
+    for start in range(0, len(test), batch_size):
+        sim = test[start : start + batch_size] @ train.T  # [b, n_train]
+        top_sim, top_idx = sim.topk(k, dim=1)  # [b, k]
+        if temperature is None:
+            weight = torch.ones_like(top_sim)
+        else:  # exp(sim / t), divided by the largest one so that it cannot overflow
+            weight = ((top_sim - top_sim[:, :1]) / temperature).exp()
+        votes = torch.zeros(len(sim), n_classes)
+        votes.scatter_add_(1, labels[top_idx], weight)
+        out.append(votes.argmax(dim=1))
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return torch.cat(out).numpy()
+
+
+def knn_accuracy(
+    x_train: np.ndarray | torch.Tensor,
+    y_train: Sequence[int] | np.ndarray,
+    x_test: np.ndarray | torch.Tensor,
+    y_test: Sequence[int] | np.ndarray,
+    k: int = 20,
+    temperature: float | None = 0.1,
+) -> float:
+    """Test accuracy of :func:`knn_predict`: a representation evaluated with no training at all.
+
+    Introduced in chapter 4 (contrastive learning).
+    """
+    return accuracy(np.asarray(y_test), knn_predict(x_train, y_train, x_test, k, temperature))
+
+
+def retrieval_ranks(
+    queries: np.ndarray | torch.Tensor,
+    documents: np.ndarray | torch.Tensor,
+    relevant: Sequence[int] | np.ndarray,
+) -> np.ndarray:
+    """The rank (1 = best) of each query's relevant document among all documents, by cosine
+    similarity. ``relevant[i]`` is the row of ``documents`` that answers query ``i``. Ties
+    count against the relevant document (it ranks after every document as similar as it).
+    Introduced in chapter 4 (contrastive learning).
+    """
+    q = torch.nn.functional.normalize(_tensor(queries, np.float32), dim=1)
+    d = torch.nn.functional.normalize(_tensor(documents, np.float32), dim=1)
+    rel = _tensor(relevant, np.int64)
+    if len(rel) != len(q):
+        raise ValueError("one relevant document per query is needed")
+    sim = q @ d.T  # [n_queries, n_documents]
+    target = sim.gather(1, rel.view(-1, 1))  # [n_queries, 1]
+    return ((sim >= target).sum(dim=1)).numpy().astype(np.int64)
+
+
+def recall_at_k(
+    queries: np.ndarray | torch.Tensor,
+    documents: np.ndarray | torch.Tensor,
+    relevant: Sequence[int] | np.ndarray,
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, float]:
+    """Retrieval quality: the fraction of queries whose relevant document is among the top ``k``
+    (``"recall@k"`` for each ``k``), and the mean reciprocal rank ``"mrr"``.
+
+    Introduced in chapter 4 (contrastive learning).
+    """
+    ranks = retrieval_ranks(queries, documents, relevant)
+    out = {f"recall@{k}": float(np.mean(ranks <= k)) for k in ks}
+    out["mrr"] = float(np.mean(1.0 / ranks))
+    return out

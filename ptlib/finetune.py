@@ -1,0 +1,796 @@
+"""Fine-tuning a pre-trained encoder for text classification with Hugging Face's ``Trainer``.
+
+:func:`finetune_classifier` takes a training and an evaluation table (columns ``text`` and
+``label``, any number of classes) and any encoder (``"all-MiniLM-L6-v2"``, a local folder written
+by ``save_pretrained``, or, online, a Hub name such as ``"bert-base-uncased"``), puts a
+classification head on it, trains it with :class:`transformers.Trainer` and returns the metrics
+on the evaluation table. The pieces it is made of are public, so a chapter can show them one at a
+time: :func:`load_classifier`, :func:`set_trainable` (full fine-tuning, a linear probe, or
+partial fine-tuning of the top layers), :class:`TextDataset`, :func:`training_arguments`,
+:func:`predict_logits` and :func:`classification_metrics`.
+
+Introduced in chapter 5 (fine-tuning); chapter 2 uses it to compare the ways to fine-tune, and
+the applications chapters reuse it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn import metrics
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EvalPrediction,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers.utils import logging as hf_logging
+
+from ptlib import models, runtime
+
+#: The default encoder: the offline, checksum-verified all-MiniLM-L6-v2 of chapter 1.
+DEFAULT_MODEL = models.MINILM_NAME
+
+
+def resolve_model(name: str | Path) -> str:
+    """Where to load the encoder ``name`` from: a local folder, or a Hugging Face Hub id.
+
+    ``"all-MiniLM-L6-v2"`` resolves to its verified folder (:func:`ptlib.models.minilm_path`);
+    an existing folder is used as it is; any other name is taken as a Hub id, which needs the
+    internet (offline, with ``HF_HUB_OFFLINE=1``, it raises a ``ValueError`` that says so).
+    Introduced in chapter 5 (fine-tuning).
+    """
+    if str(name) == models.MINILM_NAME:
+        return str(models.minilm_path())
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    if runtime.is_offline():
+        raise ValueError(
+            f"{str(name)!r} is neither {models.MINILM_NAME!r} nor a local model folder, and "
+            "Hugging Face is set to offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE). Go online to "
+            "download it from the Hub, or pass a folder written by save_pretrained."
+        )
+    return str(name)
+
+
+class MeanPoolingClassifier(nn.Module):
+    """An encoder, the mean of its token vectors over real tokens, dropout, and a linear head.
+
+    This is how sentence encoders such as ``all-MiniLM-L6-v2`` were trained to summarise a
+    sentence (sentence-transformers' mean pooling), whereas the library's
+    ``...ForSequenceClassification`` classes read the ``[CLS]`` position through BERT's pooler.
+    ``forward`` has the interface ``Trainer`` expects (``labels`` in, ``loss`` and ``logits``
+    out); ``base_model`` is the encoder and ``config`` its configuration.
+    Introduced in chapter 5 (fine-tuning).
+    """
+
+    base_model_prefix = "encoder"
+    accepts_loss_kwargs = False  # Trainer: the loss is the mean over the batch
+
+    def __init__(self, encoder: PreTrainedModel, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # BERT's [CLS] pooler is not used
+        self.encoder = encoder
+        self.config = encoder.config
+        self.config.num_labels = num_labels
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(encoder.config.hidden_size, num_labels)
+
+    @property
+    def base_model(self) -> PreTrainedModel:
+        """The encoder, as for the library's models."""
+        return self.encoder
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> SequenceClassifierOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**inputs).last_hidden_state  # (batch, tokens, hidden)
+        pooled = models.mean_pool(hidden, attention_mask)  # (batch, hidden)
+        logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits.float(), labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def load_classifier(
+    model: str | Path = DEFAULT_MODEL,
+    num_labels: int = 2,
+    *,
+    from_scratch: bool = False,
+    pooling: str = "mean",
+    dropout: float | None = None,
+    label_names: Sequence[str] | None = None,
+    seed: int = 0,
+    attn_implementation: str | None = None,
+) -> tuple[PreTrainedTokenizerBase, nn.Module]:
+    """A tokenizer and an encoder with a new classification head of ``num_labels`` outputs.
+
+    With ``from_scratch=True`` the network has the same architecture and tokenizer, but every
+    weight is drawn at random (``from_config``): the baseline that shows what pre-training
+    contributed. ``pooling="mean"`` (the default) puts the head on the mean of the token vectors
+    (:class:`MeanPoolingClassifier`); ``pooling="cls"`` uses the library's
+    ``AutoModelForSequenceClassification``, whose head reads the ``[CLS]`` position (through
+    BERT's pooler). ``dropout`` replaces the model's dropout probabilities (BERT's
+    ``hidden_dropout_prob`` and ``attention_probs_dropout_prob``, and the head's), ``None`` keeps
+    them. The head is always new; ``seed`` fixes its random initialisation (and, from scratch,
+    that of the whole network). ``attn_implementation`` (``"eager"``, ``"sdpa"``, ``None``: the
+    library's default) chooses how attention is computed; the result is the same up to rounding. Weights are read from safetensors only, and no code
+    from a model folder is run (``trust_remote_code=False``).
+    Introduced in chapter 5 (fine-tuning).
+    """
+    if num_labels < 2:
+        raise ValueError(f"num_labels must be at least 2, got {num_labels}")
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+    if label_names is not None and len(label_names) != num_labels:
+        raise ValueError(f"{len(label_names)} label names for {num_labels} labels")
+    source = resolve_model(model)
+    names = list(label_names) if label_names is not None else [str(i) for i in range(num_labels)]
+    id2label = dict(enumerate(names))
+    label2id = {name: i for i, name in id2label.items()}
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    runtime.seed_everything(seed)
+    extra: dict[str, Any] = {}
+    if dropout is not None:
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        extra = {
+            "hidden_dropout_prob": dropout,
+            "attention_probs_dropout_prob": dropout,
+            "classifier_dropout": dropout,
+        }
+    config = AutoConfig.from_pretrained(
+        source,
+        num_labels=num_labels,
+        id2label=id2label,
+        label2id=label2id,
+        trust_remote_code=False,
+        **extra,
+    )
+    # The library warns that the new head is "newly initialized": that is the point here.
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        auto = AutoModelForSequenceClassification if pooling == "cls" else AutoModel
+        attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
+        if from_scratch:
+            net = auto.from_config(config, **attention)
+        else:
+            net = auto.from_pretrained(
+                source,
+                config=config,
+                use_safetensors=True,
+                trust_remote_code=False,
+                dtype=torch.float32,
+                **attention,
+            )
+        if pooling == "mean":
+            head_dropout = dropout if dropout is not None else config.hidden_dropout_prob
+            net = MeanPoolingClassifier(net, num_labels, dropout=head_dropout)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return tokenizer, net
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """The number of parameters of ``model`` (only those with ``requires_grad`` if asked).
+
+    Introduced in chapter 2 (model types).
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _encoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The stack of transformer blocks of the encoder (the longest ModuleList in its body)."""
+    n_layers = getattr(model.config, "num_hidden_layers", None)
+    lists = [m for m in model.base_model.modules() if isinstance(m, nn.ModuleList) and len(m)]
+    exact = [m for m in lists if len(m) == n_layers]
+    if exact:
+        return exact[0]
+    if not lists:
+        raise ValueError(f"cannot find the transformer blocks of {type(model).__name__}")
+    return max(lists, key=len)
+
+
+def set_trainable(model: nn.Module, layers: str | int = "all") -> int:
+    """Choose which weights fine-tuning updates; return the number of trainable parameters.
+
+    - ``"all"``: every weight (full fine-tuning);
+    - ``"head"``: only the new classification head, the encoder frozen: a linear probe on its
+      frozen features (for BERT-like models one linear layer on the pooled ``[CLS]`` vector);
+    - an int ``k``: the head, the top ``k`` transformer blocks and what sits above them (BERT's
+      pooler), the rest frozen: partial fine-tuning. ``k = 0`` is the same as ``"head"``.
+
+    The head is every parameter outside ``model.base_model``. Frozen weights still run their
+    dropout in training mode, as in the library. Introduced in chapter 2 (model types).
+    """
+    prefix = model.base_model_prefix
+    named = list(model.named_parameters())
+    head = [p for name, p in named if not name.startswith(prefix + ".")]
+    if not head:
+        raise ValueError(f"{type(model).__name__} has no parameters outside its base model")
+    if layers == "all":
+        for _, p in named:
+            p.requires_grad_(True)
+        return count_parameters(model, trainable_only=True)
+    if layers == "head":
+        layers = 0
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
+        raise ValueError(f"layers must be 'all', 'head' or a non-negative int, got {layers!r}")
+    blocks = list(_encoder_layers(model))
+    if layers > len(blocks):
+        raise ValueError(f"the encoder has {len(blocks)} blocks; cannot train the top {layers}")
+    for _, p in named:
+        p.requires_grad_(False)
+    trained = {id(p) for block in blocks[len(blocks) - layers :] for p in block.parameters()}
+    if layers > 0:  # what the body computes after its last block (BERT's pooler) trains too
+        last = max(
+            i for i, (_, p) in enumerate(named) if any(p is q for q in blocks[-1].parameters())
+        )
+        trained |= {id(p) for _, p in named[last + 1 :]}
+    trained |= {id(p) for p in head}
+    for _, p in named:
+        if id(p) in trained:
+            p.requires_grad_(True)
+    return count_parameters(model, trainable_only=True)
+
+
+class LoRALinear(nn.Module):
+    """A frozen ``nn.Linear`` plus a trainable low-rank update (LoRA, Hu et al. 2022).
+
+    ``y = W x + b + (alpha / rank) * B A x`` with ``A`` (rank x in) drawn at random and ``B``
+    (out x rank) zero, so training starts exactly from the pre-trained layer.
+    Introduced in chapter 2 (model types).
+    """
+
+    def __init__(self, base: nn.Linear, rank: int = 8, alpha: float = 16.0) -> None:
+        super().__init__()
+        if rank < 1:
+            raise ValueError(f"rank must be at least 1, got {rank}")
+        self.base = base
+        for p in base.parameters():
+            p.requires_grad_(False)
+        self.lora_a = nn.Parameter(torch.empty(rank, base.in_features))
+        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
+        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scaling = alpha / rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        update = (x @ self.lora_a.T.to(x.dtype)) @ self.lora_b.T.to(x.dtype)
+        return self.base(x) + self.scaling * update
+
+
+def add_lora(
+    model: nn.Module,
+    rank: int = 8,
+    alpha: float = 16.0,
+    targets: Sequence[str] = ("query", "value"),
+) -> int:
+    """Freeze ``model`` and wrap its attention projections in :class:`LoRALinear`; the
+    classification head stays trainable. Returns the number of trainable parameters.
+
+    ``targets`` are the names of the ``nn.Linear`` modules to adapt (BERT's ``query`` and
+    ``value``, as in the LoRA paper). Raises ``ValueError`` if none is found.
+    Introduced in chapter 2 (model types).
+    """
+    set_trainable(model, "head")
+    found = [
+        (name, module)
+        for name, module in model.base_model.named_modules()
+        if isinstance(module, nn.Linear) and name.rsplit(".", 1)[-1] in set(targets)
+    ]
+    if not found:
+        raise ValueError(f"no nn.Linear named {list(targets)} in {type(model).__name__}")
+    for name, module in found:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.base_model.get_submodule(parent_name) if parent_name else model.base_model
+        setattr(parent, child, LoRALinear(module, rank=rank, alpha=alpha))
+    return count_parameters(model, trainable_only=True)
+
+
+class TextDataset(torch.utils.data.Dataset):
+    """Texts tokenised once, served as the dicts ``Trainer`` batches are made of.
+
+    Item ``i`` is ``{"input_ids": [...], "attention_mask": [...], ..., "labels": int}`` (no
+    padding: :class:`transformers.DataCollatorWithPadding` pads each batch to its longest text).
+    ``labels`` may be omitted for prediction. Texts longer than ``max_length`` tokens are cut.
+    Introduced in chapter 5 (fine-tuning).
+    """
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int] | np.ndarray | None,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int = 64,
+    ) -> None:
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, not one string")
+        texts = [str(t) for t in texts]
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        encoded = tokenizer(texts, truncation=True, max_length=max_length)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+        self.items: list[dict[str, Any]] = [
+            {k: encoded[k][i] for k in keys} for i in range(len(texts))
+        ]
+        if labels is not None:
+            for item, label in zip(self.items, np.asarray(labels).tolist(), strict=True):
+                item["labels"] = int(label)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.items[i]
+
+
+def classification_metrics(
+    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, num_labels: int
+) -> dict[str, Any]:
+    """Accuracy, macro-averaged precision, recall and F1, and the confusion matrix.
+
+    Labels are the integers ``0 .. num_labels - 1``. Macro averages weigh every class the same;
+    a class that is never predicted has precision 0. ``confusion_matrix[i][j]`` counts examples
+    of true class ``i`` predicted as ``j``. Computed with scikit-learn.
+    Introduced in chapter 5 (fine-tuning).
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
+        raise ValueError(f"need two non-empty 1-D label arrays, got {y_true.shape}, {y_pred.shape}")
+    labels = list(range(num_labels))
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "macro_f1": float(f1),
+        "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
+    """The ``compute_metrics`` function for ``Trainer``: accuracy and macro precision, recall, F1.
+
+    Takes the logits and labels ``Trainer`` gathers on the evaluation set; scikit-learn only (no
+    metric downloaded from the Hub). Introduced in chapter 5 (fine-tuning).
+    """
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    out = classification_metrics(labels, np.argmax(logits, axis=-1), num_labels=logits.shape[-1])
+    del out["confusion_matrix"]
+    return out
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    batch_size: int = 128,
+    max_length: int = 64,
+    bf16: bool = True,
+    progress: bool = False,
+) -> np.ndarray:
+    """The classifier's logits for ``texts``, shape (len(texts), num_labels), float32.
+
+    Runs in evaluation mode on the model's device, in bf16 where :func:`ptlib.runtime.autocast`
+    allows; texts are sorted by length so batches pad little, and the rows come back in the
+    input order. Introduced in chapter 5 (fine-tuning).
+    """
+    data = TextDataset(texts, None, tokenizer, max_length)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = np.empty((len(data), model.config.num_labels), dtype=np.float32)
+    order = np.argsort([-len(item["input_ids"]) for item in data.items], kind="stable")
+    starts = range(0, len(data), batch_size)
+    try:
+        for start in tqdm(starts, desc="predicting", unit="batch", disable=not progress):
+            idx = order[start : start + batch_size]
+            batch = tokenizer.pad([data[i] for i in idx], return_tensors="pt")
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with runtime.autocast(device, enabled=bf16):
+                logits = model(**batch).logits
+            out[idx] = logits.float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return out
+
+
+class TimeBudget(TrainerCallback):
+    """Stop training once ``max_seconds`` of wall-clock time have passed (checked every step).
+
+    The learning-rate schedule is planned for the full number of steps, so a run stopped early
+    ends with the learning rate not yet decayed: use a step budget for results you report, and
+    this as a safety limit. Introduced in chapter 5 (fine-tuning).
+    """
+
+    def __init__(self, max_seconds: float) -> None:
+        if max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+        self.max_seconds = float(max_seconds)
+        self.t0: float | None = None
+        self.stopped_early = False
+
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+        self.t0 = time.perf_counter()
+        self.stopped_early = False
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+        if self.t0 is not None and time.perf_counter() - self.t0 >= self.max_seconds:
+            control.should_training_stop = True
+            self.stopped_early = state.global_step < state.max_steps
+        return control
+
+
+def training_arguments(
+    output_dir: str | Path,
+    *,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    bf16: bool = True,
+    eval_strategy: str = "no",
+    eval_batch_size: int = 128,
+    logging_steps: int = 50,
+    progress: bool = True,
+) -> TrainingArguments:
+    """``TrainingArguments`` as this course uses them (transformers 5 names).
+
+    AdamW with linear warm-up over the first ``warmup`` fraction of the steps, then linear
+    decay; ``max_steps`` (if given) overrides ``epochs``. Batches are grouped by length
+    (``train_sampling_strategy="group_by_length"``) so they pad little; nothing is saved
+    (``save_strategy="no"``) and nothing is reported to an online tracker. bf16 mixed precision
+    is used where :func:`ptlib.runtime.bf16_supported`; ``device="cpu"`` sets ``use_cpu``.
+    Introduced in chapter 5 (fine-tuning).
+    """
+    dev = device if isinstance(device, torch.device) else runtime.get_device(device)
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=eval_batch_size,
+        learning_rate=learning_rate,
+        num_train_epochs=epochs,
+        max_steps=max_steps if max_steps is not None else -1,
+        lr_scheduler_type="linear",
+        warmup_steps=warmup,
+        weight_decay=weight_decay,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=dev.type == "cpu",
+        bf16=bool(bf16 and runtime.bf16_supported(dev)),
+        eval_strategy=eval_strategy,
+        save_strategy="no",
+        logging_strategy="steps",
+        logging_steps=logging_steps,
+        report_to="none",
+        disable_tqdm=not progress,
+        train_sampling_strategy="group_by_length",
+        dataloader_num_workers=0,
+    )
+
+
+def _check_table(df: pd.DataFrame, what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame with columns text and label")
+    missing = {"text", "label"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {sorted(missing)}; it needs text and label")
+    if len(df) == 0:
+        raise ValueError(f"{what} is empty")
+
+
+def _label_space(train: pd.DataFrame, eval: pd.DataFrame) -> tuple[list[Any], list[str]]:
+    """The classes, in the order of their ids, and their names."""
+    seen = sorted(set(train["label"].tolist()) | set(eval["label"].tolist()), key=str)
+    names = train.attrs.get("label_names")
+    ints = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in seen)
+    if ints and names is not None and all(0 <= v < len(names) for v in seen):
+        return list(range(len(names))), [str(n) for n in names]
+    if ints:
+        seen = sorted(int(v) for v in seen)
+        if seen == list(range(len(seen))):
+            return seen, [str(v) for v in seen]
+    return seen, [str(v) for v in seen]
+
+
+def train_classifier(
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    model: str | Path = DEFAULT_MODEL,
+    *,
+    num_labels: int | None = None,
+    label_names: Sequence[str] | None = None,
+    from_scratch: bool = False,
+    pooling: str = "mean",
+    dropout: float | None = None,
+    layers: str | int = "all",
+    lora_rank: int = 8,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    max_length: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    bf16: bool = True,
+    progress: bool = True,
+) -> tuple[PreTrainedTokenizerBase, nn.Module, dict[str, Any]]:
+    """Put a new head on ``model`` and train it with ``Trainer`` on ``texts`` and class ids.
+
+    ``labels`` are integers ``0 .. num_labels - 1`` (``num_labels`` defaults to the largest
+    label + 1, at least 2). The other arguments are those of :func:`finetune_classifier`, which
+    calls this function and then evaluates. Returns ``(tokenizer, model, info)`` with the model
+    in evaluation mode and ``info`` holding ``n_train``, ``steps``, ``stopped_early``,
+    ``train_seconds``, ``trainable_params``, ``total_params`` and ``loss_history``. On a CPU,
+    attention is computed by the plain ("eager") implementation, which trains short texts faster
+    there than the fused kernel. Introduced in chapter 5 (fine-tuning).
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    if y.ndim != 1 or len(y) != len(texts) or len(y) == 0:
+        raise ValueError(f"need one integer label per text, got {len(y)} for {len(texts)} texts")
+    if num_labels is None:
+        num_labels = max(int(y.max()) + 1, 2)
+    if y.min() < 0 or y.max() >= num_labels:
+        raise ValueError(f"labels must lie in 0..{num_labels - 1}, got {y.min()}..{y.max()}")
+    dev = device if isinstance(device, torch.device) else runtime.get_device(device)
+    # On a CPU, the plain ("eager") attention trains short texts faster than the fused kernel,
+    # whose backward pass is slow there (measured: 40 % per step for the tiny BERT, 7 % for MiniLM).
+    tokenizer, net = load_classifier(
+        model,
+        num_labels,
+        from_scratch=from_scratch,
+        pooling=pooling,
+        dropout=dropout,
+        label_names=label_names,
+        seed=seed,
+        attn_implementation="eager" if dev.type == "cpu" else None,
+    )
+    if layers == "lora":
+        trainable = add_lora(net, rank=lora_rank, alpha=2.0 * lora_rank)
+    else:
+        trainable = set_trainable(net, layers)
+    train_data = TextDataset(texts, y, tokenizer, max_length)
+    steps_per_epoch = math.ceil(len(train_data) / batch_size)
+    planned = max_steps if max_steps is not None else math.ceil(epochs * steps_per_epoch)
+    budget = TimeBudget(max_seconds) if max_seconds is not None else None
+    with tempfile.TemporaryDirectory(prefix="ptlib-finetune-") as tmp:
+        args = training_arguments(
+            tmp,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            max_steps=max_steps,
+            warmup=warmup,
+            weight_decay=weight_decay,
+            seed=seed,
+            device=dev,
+            bf16=bf16,
+            logging_steps=max(1, planned // 10),
+            progress=progress,
+        )
+        trainer = Trainer(
+            model=net,
+            args=args,
+            train_dataset=train_data,
+            data_collator=DataCollatorWithPadding(tokenizer),
+            processing_class=tokenizer,
+            callbacks=[budget] if budget is not None else None,
+        )
+        if not progress:
+            trainer.remove_callback(PrinterCallback)
+            trainer.remove_callback(ProgressCallback)
+        t0 = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - t0
+        history = [
+            (int(log["step"]), float(log["loss"]))
+            for log in trainer.state.log_history
+            if "loss" in log
+        ]
+        info = {
+            "n_train": len(train_data),
+            "steps": int(trainer.state.global_step),
+            "stopped_early": bool(budget is not None and budget.stopped_early),
+            "train_seconds": round(train_seconds, 2),
+            "trainable_params": trainable,
+            "total_params": count_parameters(net),
+            "loss_history": history,
+        }
+    net.eval()
+    return tokenizer, net, info
+
+
+def finetune_classifier(
+    train: pd.DataFrame,
+    eval: pd.DataFrame,
+    model: str | Path = DEFAULT_MODEL,
+    *,
+    from_scratch: bool = False,
+    pooling: str = "mean",
+    dropout: float | None = None,
+    layers: str | int = "all",
+    lora_rank: int = 8,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    max_length: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    bf16: bool = True,
+    eval_batch_size: int = 128,
+    progress: bool = True,
+    keep_model: bool = False,
+) -> dict[str, Any]:
+    """Fine-tune an encoder on ``train`` with ``Trainer`` and return its metrics on ``eval``.
+
+    ``train`` and ``eval`` are pandas tables with a ``text`` (str) and a ``label`` column; the
+    labels may be any sortable values (ints ``0..C-1`` are used as they are, with the names in
+    ``train.attrs["label_names"]`` if present), and any number of classes. ``model`` is
+    ``"all-MiniLM-L6-v2"`` (the default, offline), a folder written by ``save_pretrained`` (e.g.
+    the tiny BERT of chapter 3) or, online, a Hub name such as ``"bert-base-uncased"``.
+    ``from_scratch`` trains the same architecture from random weights; ``pooling`` is where the
+    head reads the sentence (``"mean"`` of the token vectors, or ``"cls"``: see
+    :func:`load_classifier`); ``dropout`` overrides the model's dropout (``None`` keeps it);
+    ``layers`` chooses what is trained (:func:`set_trainable`:
+    ``"all"``, ``"head"``, or the top ``k`` blocks; or ``"lora"``: :func:`add_lora` with rank
+    ``lora_rank``). The budget is ``epochs`` over ``train`` or ``max_steps`` optimizer steps
+    of ``batch_size`` examples; ``max_seconds`` is a safety limit (see :class:`TimeBudget`).
+    AdamW with linear warm-up (``warmup``, a fraction of the steps) and decay; bf16 autocast
+    where the hardware supports it.
+
+    Returns a dict with ``accuracy``, ``precision``, ``recall``, ``macro_f1`` (macro averages
+    over classes), ``confusion_matrix`` (rows true, columns predicted), ``label_names``,
+    ``predictions`` (the predicted class id of every ``eval`` row), ``logits`` (an array of
+    shape (len(eval), classes)), ``n_train``, ``steps``,
+    ``stopped_early``, ``train_seconds``, ``eval_seconds`` (predicting all of ``eval``),
+    ``trainable_params``, ``total_params`` and ``loss_history`` (``[(step, training loss)]``);
+    with ``keep_model=True`` also ``model`` and ``tokenizer``.
+    Introduced in chapter 5 (fine-tuning).
+    """
+    _check_table(train, "train")
+    _check_table(eval, "eval")
+    classes, names = _label_space(train, eval)
+    index = {c: i for i, c in enumerate(classes)}
+    y_train = np.array([index[v] for v in train["label"].tolist()], dtype=np.int64)
+    y_eval = np.array([index[v] for v in eval["label"].tolist()], dtype=np.int64)
+    tokenizer, net, info = train_classifier(
+        train["text"].tolist(),
+        y_train,
+        model,
+        num_labels=len(names),
+        label_names=names,
+        from_scratch=from_scratch,
+        pooling=pooling,
+        dropout=dropout,
+        layers=layers,
+        lora_rank=lora_rank,
+        epochs=epochs,
+        max_steps=max_steps,
+        max_seconds=max_seconds,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        max_length=max_length,
+        seed=seed,
+        device=device,
+        bf16=bf16,
+        progress=progress,
+    )
+    t0 = time.perf_counter()
+    logits = predict_logits(
+        net, tokenizer, eval["text"].tolist(), eval_batch_size, max_length, bf16=bf16
+    )
+    eval_seconds = time.perf_counter() - t0
+    predictions = logits.argmax(axis=1)
+    out: dict[str, Any] = classification_metrics(y_eval, predictions, len(names))
+    out.update(label_names=names, predictions=predictions.tolist(), logits=logits, **info)
+    out["eval_seconds"] = round(eval_seconds, 2)
+    if keep_model:
+        out.update(model=net, tokenizer=tokenizer)
+    return out
+
+
+class FineTunedClassifier:
+    """A scikit-learn-style estimator (``fit(texts, labels)``, ``predict(texts)``) that
+    fine-tunes an encoder with :func:`train_classifier`, so that
+    :func:`ptlib.evaluate.label_efficiency` can run fine-tuning at every label budget.
+
+    The step budget adapts to the size of the training set:
+    ``max(min_steps, ceil(epochs * n / batch_size))``. Other keyword arguments go to
+    :func:`train_classifier` (e.g. ``from_scratch=True``, ``learning_rate``); ``seed`` fixes the
+    head's initialisation and the order of the batches. Introduced in chapter 5 (fine-tuning).
+    """
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        *,
+        epochs: float = 4.0,
+        min_steps: int = 20,
+        batch_size: int = 16,
+        max_length: int = 64,
+        bf16: bool = True,
+        **options: Any,
+    ) -> None:
+        self.model = model
+        self.epochs, self.min_steps, self.batch_size = epochs, min_steps, batch_size
+        self.max_length, self.bf16, self.options = max_length, bf16, options
+        self.tokenizer_: PreTrainedTokenizerBase | None = None
+        self.model_: nn.Module | None = None
+        self.info_: dict[str, Any] = {}
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> FineTunedClassifier:
+        """Fine-tune on ``texts`` and integer ``labels``; returns ``self``."""
+        steps = max(self.min_steps, math.ceil(self.epochs * len(texts) / self.batch_size))
+        options = {"progress": False, **self.options}
+        self.tokenizer_, self.model_, self.info_ = train_classifier(
+            list(texts),
+            labels,
+            self.model,
+            max_steps=steps,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+            bf16=self.bf16,
+            **options,
+        )
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The predicted class id of every text."""
+        if self.model_ is None or self.tokenizer_ is None:
+            raise RuntimeError("call fit() before predict()")
+        logits = predict_logits(
+            self.model_, self.tokenizer_, list(texts), max_length=self.max_length, bf16=self.bf16
+        )
+        return logits.argmax(axis=1)

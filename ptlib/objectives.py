@@ -1,0 +1,231 @@
+"""The pre-training objectives, as derived in the book: masked language modelling (chapter 3)
+and the contrastive losses InfoNCE / NT-Xent (chapter 4).
+
+Each loss is written to follow its formula on the notation page (``book/notation.md``), and the
+tests check it against a reference implementation.
+Introduced in chapter 3 (masked language modelling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# -- masked language modelling (chapter 3) -------------------------------------------------------
+
+#: Label of a position that is not predicted (the ``ignore_index`` of PyTorch's cross-entropy).
+MLM_IGNORE_INDEX = -100
+
+
+def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The MLM loss per masked token: ``L_MLM / |M|``, with ``L_MLM`` of {eq}`eq-mlm`.
+
+    ``logits``: (..., V) scores over the vocabulary; ``labels``: (...) the original token at
+    masked positions and -100 elsewhere. The model's probability of the original token is the
+    softmax of the logits at that token, so the loss is
+    ``-(1/|M|) * sum_{i in M} log softmax(logits_i)[x_i]``, the sum over every masked position
+    of the batch and ``|M|`` their number. It equals ``F.cross_entropy(..., ignore_index=-100)``
+    and the loss of ``BertForMaskedLM``. Computed in float32 (stable under bf16 autocast).
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if logits.shape[:-1] != labels.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} do not match labels {tuple(labels.shape)}")
+    masked = labels != MLM_IGNORE_INDEX  # the set M
+    if not masked.any():
+        raise ValueError("no masked position in the batch: nothing to predict")
+    log_p = torch.log_softmax(logits[masked].float(), dim=-1)  # (|M|, V): log p(. | x_\i)
+    log_p_true = log_p.gather(1, labels[masked].unsqueeze(1)).squeeze(1)  # log p(x_i | x_\i)
+    return -log_p_true.mean()
+
+
+def mlm_logits(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    labels: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    masked_only: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of a ``BertForMaskedLM`` and their labels, by default at masked positions only.
+
+    The loss only looks at the logits of masked positions, so with ``masked_only`` the encoder's
+    hidden states are gathered at those positions first and the prediction head (a dense layer,
+    a LayerNorm and the ``d x V`` output projection, the largest matrix product of a small model)
+    runs on about 15% of the tokens. Returns ``(logits, labels)``: shapes (|M|, V) and (|M|,)
+    with ``masked_only``; (batch, n, V) and (batch, n) without. The loss is the same either way.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    encoder, head = getattr(model, "bert", None), getattr(model, "cls", None)
+    if encoder is None or head is None:
+        raise TypeError("mlm_logits expects a BertForMaskedLM (with .bert and .cls)")
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    if not masked_only:
+        return head(hidden), labels  # (batch, n, V), (batch, n)
+    masked = labels != MLM_IGNORE_INDEX
+    return head(hidden[masked]), labels[masked]  # (|M|, V), (|M|,)
+
+
+def mlm_batch_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``loss_fn`` for :func:`ptlib.train.fit`: :func:`mlm_loss` of a ``BertForMaskedLM`` on a
+    batch ``{"input_ids", "attention_mask", "labels"}``, with logits at masked positions only.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    logits, labels = mlm_logits(
+        model, batch["input_ids"], batch["labels"], batch.get("attention_mask"), masked_only=True
+    )
+    return mlm_loss(logits, labels)
+
+
+@torch.no_grad()
+def mlm_evaluate(
+    model: nn.Module, batches: list[dict[str, torch.Tensor]], top_k: int = 1
+) -> dict[str, float]:
+    """Loss per masked token, perplexity and masked-token accuracy over fixed masked batches.
+
+    The loss is averaged over all masked tokens of all ``batches`` (not over batches); the
+    perplexity is its exponential, {eq}`eq-ppl`; accuracy is the fraction of masked positions
+    whose original token is the model's top prediction (with ``top_k > 1``, among its top k).
+    Returns ``{"loss", "perplexity", "accuracy", "tokens"}``.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    device = next(model.parameters()).device
+    total, correct, count = 0.0, 0, 0
+    for batch in batches:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits, labels = mlm_logits(
+            model, batch["input_ids"], batch["labels"], batch.get("attention_mask")
+        )
+        logits = logits.float()
+        total += F.cross_entropy(logits, labels, reduction="sum").item()
+        top = logits.topk(top_k, dim=-1).indices
+        correct += (top == labels.unsqueeze(1)).any(dim=1).sum().item()
+        count += labels.numel()
+    if count == 0:
+        raise ValueError("no masked tokens in the batches")
+    loss = total / count
+    return {
+        "loss": loss,
+        "perplexity": float(np.exp(loss)),
+        "accuracy": correct / count,
+        "tokens": count,
+    }
+
+
+def unigram_baseline(
+    counts: np.ndarray, labels: torch.Tensor | np.ndarray, smoothing: float = 1.0
+) -> dict[str, float]:
+    """What a model that ignores the context scores on the masked tokens ``labels``.
+
+    It predicts every masked token from the token frequencies of the training data, ``counts``
+    (per token id; add-``smoothing`` so no token has probability 0). Returns its ``loss`` per
+    masked token (the cross-entropy of the unigram distribution on these tokens), its
+    ``perplexity``, and ``accuracy``: how often the most frequent training token is the right
+    answer. A masked language model has learned something from the context only where it beats
+    these numbers.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).reshape(-1)
+    targets = labels[labels != MLM_IGNORE_INDEX]
+    if targets.size == 0:
+        raise ValueError("no masked tokens in labels")
+    p = (counts + smoothing) / (counts + smoothing).sum()
+    loss = float(-np.log(p[targets]).mean())
+    accuracy = float(np.mean(targets == int(np.argmax(counts))))
+    return {"loss": loss, "perplexity": float(np.exp(loss)), "accuracy": accuracy}
+
+
+# -- contrastive learning: InfoNCE / NT-Xent (chapter 4) ---------------------------------------
+
+
+def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """All cosine similarities ``sim(a_i, b_k)`` of {eq}`eq-sim`: ``[n, d] x [m, d] -> [n, m]``.
+
+    Rows are L2-normalised first, so the result is a matrix of dot products of unit vectors.
+    Computed in float32 (float64 inputs stay float64). Introduced in chapter 4 (contrastive
+    learning).
+    """
+    dtype = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
+    a = F.normalize(a.to(dtype), dim=-1)
+    b = F.normalize(b.to(dtype), dim=-1)
+    return a @ b.T
+
+
+def info_nce(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    temperature: float = 0.05,
+    positives: torch.Tensor | None = None,
+    symmetric: bool = False,
+) -> torch.Tensor:
+    """InfoNCE with in-batch negatives: query ``i`` must pick its positive key among all keys.
+
+    ``queries``: ``[n, d]``; ``keys``: ``[m, d]``; ``positives[i]``: the index of query ``i``'s
+    positive key (default ``i``: query ``i`` and key ``i`` form a pair, every other key is a
+    negative). The loss of query ``i`` is
+    ``-log exp(sim(q_i, k_p)/tau) / sum_k exp(sim(q_i, k_k)/tau)``, a cross-entropy over the
+    ``m`` keys with logits ``sim/tau``, averaged over the queries. With ``symmetric`` (needs
+    ``positives=None`` and ``n == m``) the keys also pick their queries and the two losses are
+    averaged. This is the ``MultipleNegativesRankingLoss`` of sentence-transformers (which
+    writes ``scale = 1/tau``, 20 by default, so ``tau = 0.05``).
+    Introduced in chapter 4 (contrastive learning).
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    logits = cosine_similarity_matrix(queries, keys) / temperature  # [n, m]
+    if positives is None:
+        if symmetric and logits.shape[0] != logits.shape[1]:
+            raise ValueError("symmetric InfoNCE needs as many queries as keys")
+        positives = torch.arange(logits.shape[0], device=logits.device)
+    elif symmetric:
+        raise ValueError("symmetric=True pairs query i with key i; do not pass positives")
+    loss = F.cross_entropy(logits, positives.to(logits.device))
+    if symmetric:
+        loss = (loss + F.cross_entropy(logits.T, positives.to(logits.device))) / 2
+    return loss
+
+
+def nt_xent(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, reduction: str = "mean"
+) -> torch.Tensor:
+    """The NT-Xent loss of SimCLR, {eq}`eq-ntxent`, for ``N`` pairs of views ``(z1[m], z2[m])``.
+
+    The ``2N`` embeddings are stacked as ``z = [z1; z2]`` (so the partner of view ``i`` is view
+    ``i + N``, and vice versa). Every view ``i`` gets the InfoNCE loss {eq}`eq-infonce`
+    ``l_i = -log exp(sim(z_i, z_j)/tau) / sum_{k != i} exp(sim(z_i, z_k)/tau)``: a cross-entropy
+    over the ``2N - 1`` other views with logits ``sim/tau``, where the similarity of a view with
+    itself is masked out. ``reduction="mean"`` returns the average over all ``2N`` views (the
+    batch loss); ``"none"`` returns the ``2N`` losses ``l_i`` in the order of ``z``. The book's
+    formula numbers the views ``2m-1, 2m`` instead of ``m, m+N``; the loss does not depend on the
+    order. Computed in float32. Introduced in chapter 4 (contrastive learning).
+    """
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"z1 and z2 must both be [N, d], got {tuple(z1.shape)}, {tuple(z2.shape)}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+    n = z1.shape[0]
+    z = torch.cat([z1, z2])  # [2N, d]
+    logits = cosine_similarity_matrix(z, z) / temperature  # [2N, 2N]
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))  # k != i
+    partner = torch.arange(2 * n, device=z.device).roll(n)  # i <-> i + N
+    return F.cross_entropy(logits, partner, reduction=reduction)
+
+
+@torch.no_grad()
+def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> float:
+    """How often a view's most similar other view is its partner (the top-1 accuracy of the
+    classification problem NT-Xent trains): 1 is perfect, ``1/(2N - 1)`` is chance.
+
+    Introduced in chapter 4 (contrastive learning).
+    """
+    n = z1.shape[0]
+    z = torch.cat([z1, z2])
+    sim = cosine_similarity_matrix(z, z)
+    sim.fill_diagonal_(float("-inf"))
+    partner = torch.arange(2 * n, device=z.device).roll(n)
+    return float((sim.argmax(dim=1) == partner).float().mean())

@@ -1,0 +1,264 @@
+"""Text for masked language modelling: a WordPiece tokenizer, packed sequences, BERT's masking.
+
+Introduced in chapter 3 (masked language modelling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import models as tk_models
+from transformers import BertTokenizer, PreTrainedTokenizerBase
+
+#: BERT's special tokens, in the order they get ids 0 to 4 in a tokenizer trained here.
+SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+#: The label of a position that is not predicted (PyTorch's ``cross_entropy`` ignore index).
+IGNORE_INDEX = -100
+
+
+def train_wordpiece(
+    texts: Iterable[str],
+    vocab_size: int = 8192,
+    min_frequency: int = 2,
+    lowercase: bool = True,
+    model_max_length: int = 512,
+) -> BertTokenizer:
+    """Train a BERT-style WordPiece tokenizer on ``texts`` with the ``tokenizers`` library.
+
+    BERT's pipeline: Unicode normalisation, lower-casing and accent stripping
+    (``lowercase=True``), splitting on whitespace and punctuation, then WordPiece: a word the
+    vocabulary lacks is split into the longest known pieces, continuation pieces marked ``##``.
+    The vocabulary (``vocab_size`` entries, the :data:`SPECIAL_TOKENS` first, so ``[PAD]`` is 0
+    and ``[MASK]`` is 4) is learned from ``texts``; a piece must occur ``min_frequency`` times.
+    Returns a Transformers tokenizer (``save_pretrained``/``AutoTokenizer`` work) that adds
+    ``[CLS]`` and ``[SEP]`` around each text. The learned entries are numbered in sorted order
+    after the special tokens, so the same vocabulary always gets the same ids. (The Rust trainer
+    breaks ties between equally frequent pairs in hash order, so on a tiny corpus with many ties
+    a few rare entries can differ between runs; ties are rare on a corpus of real size.)
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of strings, not one string")
+    tok = Tokenizer(tk_models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    # The trainer numbers tokens in an order that varies from run to run (ties, hash order);
+    # renumber them canonically (special tokens, then the rest sorted) so that the same texts
+    # always give the same ids.
+    learned = sorted(set(tok.get_vocab()) - set(SPECIAL_TOKENS))
+    vocab = {t: i for i, t in enumerate([*SPECIAL_TOKENS, *learned])}
+    tok.model = tk_models.WordPiece(vocab=vocab, unk_token="[UNK]", continuing_subword_prefix="##")
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return BertTokenizer(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        do_lower_case=lowercase,
+        model_max_length=model_max_length,
+    )
+
+
+def encode_corpus(
+    texts: Sequence[str], tokenizer: PreTrainedTokenizerBase, batch_size: int = 2000
+) -> list[list[int]]:
+    """Token ids of every text, without special tokens (the input of :func:`pack_sequences`).
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not one string")
+    backend = getattr(tokenizer, "backend_tokenizer", None)  # a fast (Rust) tokenizer
+    ids: list[list[int]] = []
+    for start in range(0, len(texts), batch_size):
+        chunk = [str(t) for t in texts[start : start + batch_size]]
+        if backend is not None:  # straight to Rust: no length warnings for long documents
+            ids.extend(e.ids for e in backend.encode_batch(chunk, add_special_tokens=False))
+        else:
+            ids.extend(tokenizer(chunk, add_special_tokens=False, verbose=False)["input_ids"])
+    return ids
+
+
+def pack_sequences(
+    token_ids: Iterable[Sequence[int]], seq_len: int, cls_id: int, sep_id: int
+) -> torch.Tensor:
+    """Concatenate documents and cut them into rows of exactly ``seq_len`` tokens.
+
+    Documents are joined with ``[SEP]`` between them; each row is ``[CLS]`` + ``seq_len - 2``
+    tokens + ``[SEP]``. Rows are full, so no position is padding and no compute is spent on it
+    (RoBERTa's "full-sentences" packing). The incomplete last row is dropped.
+    Returns a LongTensor of shape (rows, seq_len).
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if seq_len < 3:
+        raise ValueError(f"seq_len must be at least 3, got {seq_len}")
+    stream: list[int] = []
+    for doc in token_ids:
+        if doc:
+            stream.extend(doc)
+            stream.append(sep_id)
+    body = seq_len - 2
+    rows = len(stream) // body
+    flat = torch.tensor(stream[: rows * body], dtype=torch.long).view(rows, body)
+    cls = torch.full((rows, 1), cls_id, dtype=torch.long)
+    sep = torch.full((rows, 1), sep_id, dtype=torch.long)
+    return torch.cat([cls, flat, sep], dim=1)
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    mask_token_id: int,
+    vocab_size: int,
+    special_ids: Sequence[int] = (),
+    mlm_probability: float = 0.15,
+    mask_fraction: float = 0.8,
+    random_fraction: float = 0.1,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking: choose positions, corrupt them, and keep their originals as labels.
+
+    Every position that is not special (``special_ids``, e.g. ``[CLS]``, ``[SEP]``, ``[PAD]``)
+    and not padding (``attention_mask == 0``) is chosen with probability ``mlm_probability``
+    (15% in BERT). A chosen position is replaced by ``[MASK]`` with probability
+    ``mask_fraction`` (80%), by a token drawn uniformly from the non-special vocabulary with
+    probability ``random_fraction`` (10%), and left unchanged otherwise (10%).
+    Returns ``(inputs, labels)``: the corrupted copy of ``input_ids``, and the original token at
+    chosen positions with :data:`IGNORE_INDEX` (-100) everywhere else. ``input_ids`` is not
+    modified. Pass a seeded ``generator`` for repeatable masks.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if not 0.0 <= mlm_probability <= 1.0:
+        raise ValueError(f"mlm_probability must be in [0, 1], got {mlm_probability}")
+    if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
+        raise ValueError("mask_fraction and random_fraction must be >= 0 and sum to at most 1")
+    ids = input_ids
+    can_mask = torch.ones_like(ids, dtype=torch.bool)
+    for sid in special_ids:
+        can_mask &= ids != sid
+    if attention_mask is not None:
+        can_mask &= attention_mask.bool()
+    u = torch.rand(ids.shape, generator=generator, device=ids.device)
+    chosen = (u < mlm_probability) & can_mask
+    labels = torch.where(chosen, ids, torch.full_like(ids, IGNORE_INDEX))
+    # One more uniform number per position decides how a chosen position is corrupted.
+    v = torch.rand(ids.shape, generator=generator, device=ids.device)
+    to_mask = chosen & (v < mask_fraction)
+    to_random = chosen & (v >= mask_fraction) & (v < mask_fraction + random_fraction)
+    excluded = {*special_ids, mask_token_id}
+    allowed = torch.tensor(
+        [t for t in range(vocab_size) if t not in excluded], dtype=ids.dtype, device=ids.device
+    )
+    pick = torch.randint(len(allowed), ids.shape, generator=generator, device=ids.device)
+    inputs = torch.where(to_mask, torch.full_like(ids, mask_token_id), ids)
+    inputs = torch.where(to_random, allowed[pick], inputs)
+    return inputs, labels
+
+
+class MLMBatches:
+    """``batch_fn`` for :func:`ptlib.train.fit`: masked batches of packed rows, by step.
+
+    Step ``s`` takes rows ``s * batch_size ...`` of a permutation of ``rows`` that is reshuffled
+    every epoch, and masks them with :func:`mask_tokens`; both depend only on ``seed`` and
+    ``s``, so any step's batch can be rebuilt exactly (which makes resuming a run exact).
+    Returns ``{"input_ids", "attention_mask", "labels"}``.
+    Introduced in chapter 3 (masked language modelling).
+    """
+
+    def __init__(
+        self,
+        rows: torch.Tensor,
+        batch_size: int,
+        mask_token_id: int,
+        vocab_size: int,
+        special_ids: Sequence[int],
+        mlm_probability: float = 0.15,
+        seed: int = 0,
+    ) -> None:
+        if rows.ndim != 2 or len(rows) < batch_size:
+            raise ValueError(f"need a (rows, seq_len) tensor with >= {batch_size} rows")
+        self.rows = rows
+        self.batch_size = batch_size
+        self.mask_token_id = mask_token_id
+        self.vocab_size = vocab_size
+        self.special_ids = tuple(special_ids)
+        self.mlm_probability = mlm_probability
+        self.seed = seed
+        self.batches_per_epoch = len(rows) // batch_size
+        self._perm_epoch = -1
+        self._perm = torch.arange(len(rows))
+
+    def epoch_of(self, step: int) -> float:
+        """How many passes over the rows ``step`` steps make. Introduced in chapter 3."""
+        return step / self.batches_per_epoch
+
+    def __call__(self, step: int) -> dict[str, torch.Tensor]:
+        epoch, i = divmod(step, self.batches_per_epoch)
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(len(self.rows), generator=g)
+            self._perm_epoch = epoch
+        ids = self.rows[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+        g = torch.Generator().manual_seed((self.seed + 1) * 2_147_483_647 + step)
+        inputs, labels = mask_tokens(
+            ids,
+            self.mask_token_id,
+            self.vocab_size,
+            self.special_ids,
+            self.mlm_probability,
+            generator=g,
+        )
+        return {"input_ids": inputs, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+
+class PhasedBatches:
+    """A ``batch_fn`` that runs one batch function after another: phase ``k`` starts at step
+    ``starts[k]`` and is asked for its own step ``step - starts[k]``.
+
+    Chapter 3 uses it for a sequence-length schedule: short rows for most of the steps (cheap,
+    and the local context is learned first), the full length at the end, as BERT did with 128
+    and then 512 tokens. Each phase stays a function of the step alone, so resuming stays exact.
+    Introduced in chapter 3 (masked language modelling).
+    """
+
+    def __init__(self, phases: Sequence[tuple[int, Callable[[int], Any]]]) -> None:
+        starts = [start for start, _ in phases]
+        if not phases or starts[0] != 0 or starts != sorted(set(starts)):
+            raise ValueError("phases need strictly increasing start steps, the first at 0")
+        self.phases = list(phases)
+
+    def phase_of(self, step: int) -> int:
+        """The index of the phase that step ``step`` belongs to. Introduced in chapter 3."""
+        return max(k for k, (start, _) in enumerate(self.phases) if start <= step)
+
+    def __call__(self, step: int) -> Any:
+        start, fn = self.phases[self.phase_of(step)]
+        return fn(step - start)
+
+
+def token_counts(rows: torch.Tensor, vocab_size: int) -> np.ndarray:
+    """How often each token id occurs in ``rows`` (an int64 array of length ``vocab_size``).
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    return torch.bincount(rows.reshape(-1), minlength=vocab_size).numpy()

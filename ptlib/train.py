@@ -1,0 +1,490 @@
+"""A small, generic training loop with atomic checkpoints and exact resume.
+
+:func:`fit` trains any ``nn.Module`` given two functions: ``batch_fn(step)`` returns the batch of
+a step (deterministic in the step and the seed), and ``loss_fn(model, batch)`` returns the scalar
+loss. It runs AdamW with warm-up and a decaying learning rate, gradient clipping, bf16 autocast
+where the hardware supports it, a progress bar, periodic evaluation, and a step and/or
+wall-clock budget. Checkpoints are written atomically (a temporary folder, then ``os.replace``):
+the weights as safetensors, plus the optimizer, the schedule position, every random-number
+generator and the history, so a run that is killed resumes where its last checkpoint left it and
+ends with the same weights and losses as a run that was never interrupted.
+
+Introduced in chapter 3 (masked language modelling); chapter 4 trains SimCLR with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+from tqdm.auto import tqdm
+
+from ptlib import runtime
+
+SCHEDULES = ("linear", "cosine", "constant")
+_CKPT_RE = re.compile(r"^step-(\d{8})$")
+_CKPT_FILES = ("model.safetensors", "optimizer.pt", "state.json", "rng.pt", "history.csv")
+
+
+@dataclass
+class TrainConfig:
+    """What :func:`fit` does: its budget, optimizer, schedule, precision and checkpoints.
+
+    Budget: training stops after ``max_steps`` optimizer steps or ``max_seconds`` of wall-clock
+    time (training, evaluation and checkpoints included, summed over resumed runs), whichever
+    comes first; at least one of them must be set.
+
+    Schedule: ``warmup_steps`` of linear warm-up from 0 to ``lr``, then ``"linear"`` or
+    ``"cosine"`` decay to 0 at the end of the budget, or ``"constant"``. The end of the budget
+    is ``max_steps`` when it is set. With only ``max_seconds`` no step count is known in
+    advance, so the decay runs on the *fraction of the time budget used* (as in budget training,
+    Geiping & Goldstein 2023): the learning rate reaches 0 exactly when time runs out, on any
+    machine, without estimating a step count. Such a run is not bit-for-bit repeatable (how
+    many steps fit in the time depends on the machine's speed). For a repeatable run, time a
+    few steps and set ``max_steps`` to the estimated number of steps the budget allows
+    (``max_seconds / seconds_per_step``); ``max_seconds`` can stay set as a safety stop.
+
+    AdamW's ``weight_decay`` applies to weight matrices only, not to biases, LayerNorm or
+    embeddings' 1-D parameters. ``bf16`` runs the loss under :func:`ptlib.runtime.autocast`.
+    ``eval_every``: call ``eval_fn`` every that many steps (0: only at the end).
+    ``checkpoint_every``: write a checkpoint every that many steps (0: only at the end) into
+    ``checkpoint_dir`` (no checkpoints when it is ``None``). ``keep_checkpoints``: how many of
+    the newest checkpoints to keep (0: all of them).
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = 0
+    schedule: str = "linear"
+    grad_clip: float | None = 1.0
+    bf16: bool = True
+    eval_every: int = 0
+    checkpoint_every: int = 0
+    checkpoint_dir: str | Path | None = None
+    keep_checkpoints: int = 0
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_steps is None and self.max_seconds is None:
+            raise ValueError("set max_steps and/or max_seconds: training needs a budget")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.warmup_steps < 0 or self.eval_every < 0 or self.checkpoint_every < 0:
+            raise ValueError("warmup_steps, eval_every and checkpoint_every must be >= 0")
+        if self.keep_checkpoints < 0:
+            raise ValueError("keep_checkpoints must be >= 0")
+        self.betas = tuple(self.betas)  # a list from JSON becomes a tuple again
+
+
+def lr_factor(config: TrainConfig, step: int, seconds: float = 0.0) -> float:
+    """The multiplier of ``config.lr`` for optimizer step ``step`` (0-based).
+
+    ``seconds`` (training time used so far) is only needed for a pure time budget, where the
+    decay follows the fraction of ``max_seconds`` used (see :class:`TrainConfig`).
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if config.warmup_steps and step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.schedule == "constant":
+        return 1.0
+    if config.max_steps is not None:
+        span = max(config.max_steps - config.warmup_steps, 1)
+        progress = (step - config.warmup_steps) / span
+    else:
+        progress = seconds / config.max_seconds
+    progress = min(max(progress, 0.0), 1.0)
+    if config.schedule == "linear":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on weight matrices (``ndim >= 2``) and none on biases and norms.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    seen: set[int] = set()
+    decay, no_decay = [], []
+    for p in params:
+        if id(p) in seen:  # tied weights appear once
+            continue
+        seen.add(id(p))
+        (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor in a (nested) dict, list or tuple to ``device``; leave the rest.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return type(batch)({k: to_device(v, device) for k, v in batch.items()})
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a namedtuple
+        return type(batch)(*(to_device(v, device) for v in batch))
+    if isinstance(batch, list | tuple):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def seconds_per_step(
+    model: nn.Module,
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    batch_fn: Callable[[int], Any],
+    config: TrainConfig,
+    steps: int = 10,
+    warmup: int = 3,
+) -> float:
+    """Measure the wall-clock seconds of one training step, on a copy of ``model``.
+
+    Runs ``warmup + steps`` steps (forward, backward, clipping, AdamW) exactly as :func:`fit`
+    would, on a deep copy, and returns the mean time of the last ``steps``. ``model`` and every
+    random-number generator are left as they were. This is how a time budget becomes a step
+    count (``max_steps = budget / seconds_per_step``), which keeps the run repeatable.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    device = runtime.get_device(config.device)
+    rng = _rng_state()
+    try:
+        clone = copy.deepcopy(model).to(device).train()
+        optimizer = make_optimizer(clone, config)
+        times = []
+        for step in range(warmup + steps):
+            t0 = time.perf_counter()
+            batch = to_device(batch_fn(step), device)
+            with runtime.autocast(device, enabled=config.bf16):
+                loss = loss_fn(clone, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(clone.parameters(), config.grad_clip)
+            optimizer.step()
+            float(loss.detach())  # wait for the device
+            times.append(time.perf_counter() - t0)
+    finally:
+        _set_rng_state(rng)
+    del clone, optimizer
+    return float(np.mean(times[warmup:]))
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def list_checkpoints(checkpoint_dir: str | Path) -> list[Path]:
+    """The complete checkpoints in ``checkpoint_dir`` (folders ``step-00000123``), oldest first.
+
+    A folder that lacks one of the checkpoint files (for example, copied by hand and cut short)
+    is skipped; an interrupted write never leaves such a folder, because a checkpoint only
+    appears under its final name, by an atomic ``os.replace``, once it is complete.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    folder = Path(checkpoint_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _CKPT_RE.match(path.name)
+        if match and path.is_dir() and all((path / f).is_file() for f in _CKPT_FILES):
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found)]
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The optimizer step a checkpoint folder was written after.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    match = _CKPT_RE.match(Path(path).name)
+    if not match:
+        raise ValueError(f"{path} is not a checkpoint folder (step-NNNNNNNN)")
+    return int(match.group(1))
+
+
+def load_weights(model: nn.Module, checkpoint: str | Path) -> nn.Module:
+    """Load the weights of a checkpoint written by :func:`fit` into ``model`` (in place).
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    load_model(model, str(Path(checkpoint) / "model.safetensors"), device=_model_device(model))
+    return model
+
+
+def _model_device(model: nn.Module) -> str:
+    try:
+        return str(next(model.parameters()).device)
+    except StopIteration:
+        return "cpu"
+
+
+def _save_checkpoint(
+    folder: Path,
+    step: int,
+    seconds: float,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    history: list[dict[str, float]],
+    keep: int,
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"step-{step:08d}"
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-step-{step:08d}-"))
+    try:
+        save_model(model, str(tmp / "model.safetensors"))
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(_rng_state(), tmp / "rng.pt")
+        pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
+        config_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+        state = {"step": step, "seconds": seconds, "config": config_json}
+        (tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        if final.exists():  # the same step again (e.g. a rerun): replace it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if keep:
+        for old in list_checkpoints(folder)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _load_checkpoint(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[int, float, list[dict[str, float]]]:
+    load_weights(model, path)
+    optimizer.load_state_dict(
+        torch.load(path / "optimizer.pt", map_location=_model_device(model), weights_only=True)
+    )
+    # RNG states hold NumPy/Python objects, which weights_only does not allow; they are our own
+    # files, written by _save_checkpoint.
+    _set_rng_state(torch.load(path / "rng.pt", weights_only=False))
+    state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    history_df = (
+        pd.read_csv(path / "history.csv") if (path / "history.csv").stat().st_size else None
+    )
+    history = [] if history_df is None else history_df.to_dict("records")
+    return int(state["step"]), float(state["seconds"]), history
+
+
+# -- the loop -----------------------------------------------------------------------------------
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    batch_fn: Callable[[int], Any],
+    config: TrainConfig,
+    eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+    resume: bool = True,
+    on_step: Callable[[int, float], bool | None] | None = None,
+) -> pd.DataFrame:
+    """Train ``model`` in place and return its history, one row per optimizer step.
+
+    - ``batch_fn(step)`` returns the batch of step ``step`` (0-based); it must depend only on the
+      step and a seed, which is what makes an exact resume simple. Tensors in the batch (also in
+      dicts, lists and tuples) are moved to the device.
+    - ``loss_fn(model, batch)`` returns the scalar loss; it runs under bf16 autocast when
+      ``config.bf16`` and the device supports it.
+    - ``eval_fn(model)`` returns a dict of numbers (e.g. ``{"val_loss": 4.2}``); it runs every
+      ``config.eval_every`` steps and at the end, in ``eval`` mode, without gradients, under the
+      same autocast, and its keys become columns of the history.
+    - ``on_step(step, loss)`` is called after every step with the number of steps done and the
+      step's loss; returning ``True`` stops training cleanly (a checkpoint is written).
+    - ``resume``: continue from the newest complete checkpoint in ``config.checkpoint_dir``.
+      A run whose checkpoint already reached the budget returns its history without training.
+
+    The model is moved to ``config.device`` (``"auto"``: :func:`ptlib.runtime.get_device`) and
+    left there, in ``train`` mode. Seeds: :func:`ptlib.runtime.seed_everything` (``config.seed``)
+    at the start of a fresh run; a resumed run restores every random-number generator instead.
+
+    History columns: ``step`` (steps done), ``seconds`` (wall-clock time since the start,
+    summed over resumes), ``train_loss``, ``lr`` (the learning rate of that step), and one
+    column per key of ``eval_fn`` (NaN where it did not run).
+    Introduced in chapter 3 (masked language modelling).
+    """
+    device = runtime.get_device(config.device)
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir is not None else None
+
+    step, seconds_before, history = 0, 0.0, []
+    existing = list_checkpoints(ckpt_dir) if (resume and ckpt_dir is not None) else []
+    if existing:
+        step, seconds_before, history = _load_checkpoint(existing[-1], model, optimizer)
+    else:
+        runtime.seed_everything(config.seed)
+
+    def done(step: int, seconds: float) -> bool:
+        return (config.max_steps is not None and step >= config.max_steps) or (
+            config.max_seconds is not None and seconds >= config.max_seconds
+        )
+
+    if done(step, seconds_before):
+        model.train()
+        return _history_frame(history)
+
+    bar = None
+    if config.progress:
+        if config.max_steps is not None:
+            bar = tqdm(total=config.max_steps, initial=step, desc="training", unit="step")
+        else:
+            bar = tqdm(
+                total=round(config.max_seconds),
+                initial=round(seconds_before),
+                unit="s",
+                desc="training",
+                bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{postfix}]",
+            )
+
+    def evaluate() -> dict[str, float]:
+        model.eval()
+        with torch.no_grad(), runtime.autocast(device, enabled=config.bf16):
+            metrics = {k: float(v) for k, v in eval_fn(model).items()}
+        model.train()
+        return metrics
+
+    t0 = time.perf_counter()
+    model.train()
+    last_bar_seconds = seconds_before
+    evaluated_last = saved_last = True  # nothing new to evaluate or save yet
+    stop = False
+    try:
+        while True:
+            seconds = seconds_before + time.perf_counter() - t0
+            if stop or done(step, seconds):
+                break
+            lr = config.lr * lr_factor(config, step, seconds)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = to_device(batch_fn(step), device)
+            with runtime.autocast(device, enabled=config.bf16):
+                loss = loss_fn(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            step += 1
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(
+                    f"the training loss is {loss_value} at step {step}: lower the learning "
+                    "rate, or check the data and loss_fn"
+                )
+            row: dict[str, float] = {"step": step, "train_loss": loss_value, "lr": lr}
+            final = done(step, seconds_before + time.perf_counter() - t0)
+            if on_step is not None and on_step(step, loss_value):
+                stop = final = True
+            evaluated_last = saved_last = False
+            if eval_fn is not None and (
+                final or (config.eval_every and step % config.eval_every == 0)
+            ):
+                row.update(evaluate())
+                evaluated_last = True
+            row["seconds"] = seconds_before + time.perf_counter() - t0
+            history.append(row)
+            if ckpt_dir is not None and (
+                final or (config.checkpoint_every and step % config.checkpoint_every == 0)
+            ):
+                _save_checkpoint(
+                    ckpt_dir,
+                    step,
+                    row["seconds"],
+                    model,
+                    optimizer,
+                    config,
+                    history,
+                    config.keep_checkpoints,
+                )
+                saved_last = True
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss_value:.3f}", step=step, refresh=False)
+                if config.max_steps is not None:
+                    bar.update(1)
+                else:
+                    bar.update(round(row["seconds"]) - round(last_bar_seconds))
+                    last_bar_seconds = row["seconds"]
+        # A time budget can run out between the end-of-step check and the next step: the last
+        # step is then the final one, and gets its evaluation and checkpoint here.
+        if eval_fn is not None and not evaluated_last:
+            history[-1].update(evaluate())
+            saved_last = False  # the checkpoint's history should hold the evaluation too
+        if ckpt_dir is not None and not saved_last:
+            _save_checkpoint(
+                ckpt_dir,
+                step,
+                history[-1]["seconds"],
+                model,
+                optimizer,
+                config,
+                history,
+                config.keep_checkpoints,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    return _history_frame(history)
+
+
+def _history_frame(history: list[dict[str, float]]) -> pd.DataFrame:
+    df = pd.DataFrame(history)
+    if df.empty:
+        return pd.DataFrame(columns=["step", "seconds", "train_loss", "lr"])
+    first = ["step", "seconds", "train_loss", "lr"]
+    df = df[first + [c for c in df.columns if c not in first]]
+    df["step"] = df["step"].astype(int)
+    return df
