@@ -5,9 +5,13 @@
 by ``save_pretrained``, or, online, a Hub name such as ``"bert-base-uncased"``), puts a
 classification head on it, trains it with :class:`transformers.Trainer` and returns the metrics
 on the evaluation table. The pieces it is made of are public, so a chapter can show them one at a
-time: :func:`load_classifier`, :func:`set_trainable` (full fine-tuning, a linear probe, or
-partial fine-tuning of the top layers), :class:`TextDataset`, :func:`training_arguments`,
-:func:`predict_logits` and :func:`classification_metrics`.
+time: :func:`load_classifier` (a head on the mean of the token vectors,
+:class:`MeanPoolingClassifier`, or the library's head on ``[CLS]``), :func:`set_trainable` (full
+fine-tuning, a linear probe, or partial fine-tuning of the top blocks), :func:`add_lora`
+(low-rank adapters), :class:`TextDataset`, :func:`training_arguments`, :func:`train_classifier`,
+:func:`predict_logits`, :func:`classification_metrics` and :func:`compute_metrics`.
+:class:`FineTunedClassifier` wraps fine-tuning as a scikit-learn-style estimator, so
+:func:`ptlib.evaluate.label_efficiency` can run it at every label budget.
 
 Introduced in chapter 5 (fine-tuning); chapter 2 uses it to compare the ways to fine-tune, and
 the applications chapters reuse it.

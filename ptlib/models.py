@@ -38,7 +38,7 @@ from ptlib import runtime
 from ptlib.checksums import sha256_file
 
 if TYPE_CHECKING:  # chapter 3's recipe helpers return these; imported lazily at run time
-    from ptlib.text import PhasedBatches
+    from ptlib.text import LocalityScaffold, PhasedBatches
     from ptlib.train import TrainConfig
 
 #: The sentence encoder of chapter 1: its short name, Hub repository, pinned revision and the
@@ -438,8 +438,10 @@ class MLMRecipe:
     (``sinusoidal_positions``). Masking: ``mlm_probability`` of the tokens (BERT: 0.15; 0.4
     learns faster, Wettig et al. 2023), split 80/10/10. Sequence length: the first
     ``short_fraction`` of the steps use rows of ``short_seq_len`` tokens, the rest rows of
-    ``seq_len`` (BERT did the same with 128 and 512); every step sees ``tokens_per_batch``
-    tokens. Optimizer: AdamW, ``lr`` after a linear warm-up over ``warmup_fraction`` of the
+    ``seq_len`` (BERT did the same with 128 and 512; 64 tokens hold any SST-2 sentence, and the
+    model keeps 128 position embeddings); every step sees ``tokens_per_batch`` tokens. Locality scaffold: for the first ``local_bias_fraction`` of the steps a distance
+    penalty on the attention scores, starting at slope ``local_bias`` and fading to 0
+    (:class:`ptlib.text.LocalityScaffold`; 0 switches it off), makes attention start local. Optimizer: AdamW, ``lr`` after a linear warm-up over ``warmup_fraction`` of the
     steps, then linear decay to 0. Budget: ``max_steps``, or, when it is ``None``, as many steps
     as fit in ``max_seconds`` (timed on this machine before training starts; the time budget
     also stops training if the machine turns out slower).
@@ -452,9 +454,11 @@ class MLMRecipe:
     size: str = "xs"
     sinusoidal_positions: bool = True
     mlm_probability: float = 0.4
-    seq_len: int = 128
+    seq_len: int = 64
     short_seq_len: int = 32
-    short_fraction: float = 0.8
+    short_fraction: float = 0.5
+    local_bias: float = 1.0
+    local_bias_fraction: float = 0.35
     tokens_per_batch: int = 2048
     lr: float = 2e-3
     warmup_fraction: float = 0.05
@@ -468,7 +472,7 @@ class MLMRecipe:
 #: bigger batches and a longer run). Introduced in chapter 3 (masked language modelling).
 MLM_RECIPES: dict[str, MLMRecipe] = {
     "cpu": MLMRecipe(),
-    "gpu": MLMRecipe(size="s", tokens_per_batch=16384, lr=1e-3, max_seconds=600.0),
+    "gpu": MLMRecipe(size="s", seq_len=128, tokens_per_batch=16384, lr=1e-3, max_seconds=600.0),
 }
 
 #: The checkpoints :func:`tiny_bert` knows by name, and the recipe each is trained with.
@@ -492,11 +496,13 @@ def mlm_corpus_ids(
 
 def mlm_batches(
     recipe: MLMRecipe, ids: list[list[int]], tokenizer: PreTrainedTokenizerBase, max_steps: int
-) -> PhasedBatches:
+) -> PhasedBatches | LocalityScaffold:
     """The ``batch_fn`` of ``recipe`` for a run of ``max_steps``: packed, masked rows of
-    ``short_seq_len`` tokens for the first ``short_fraction`` of the steps, then of ``seq_len``.
+    ``short_seq_len`` tokens for the first ``short_fraction`` of the steps, then of ``seq_len``,
+    with the locality scaffold over the first ``local_bias_fraction`` of the steps.
 
-    Returns a :class:`ptlib.text.PhasedBatches` (with one phase if ``short_fraction`` is 0).
+    Returns a :class:`ptlib.text.PhasedBatches` (one phase if ``short_fraction`` is 0), wrapped
+    in a :class:`ptlib.text.LocalityScaffold` unless ``local_bias`` is 0.
     Introduced in chapter 3 (masked language modelling).
     """
     from ptlib import text
@@ -517,8 +523,15 @@ def mlm_batches(
 
     switch = round(recipe.short_fraction * max_steps)
     if switch <= 0 or recipe.short_seq_len == recipe.seq_len:
-        return text.PhasedBatches([(0, phase(recipe.seq_len))])
-    return text.PhasedBatches([(0, phase(recipe.short_seq_len)), (switch, phase(recipe.seq_len))])
+        phases = text.PhasedBatches([(0, phase(recipe.seq_len))])
+    else:
+        phases = text.PhasedBatches(
+            [(0, phase(recipe.short_seq_len)), (switch, phase(recipe.seq_len))]
+        )
+    fade = round(recipe.local_bias_fraction * max_steps)
+    if recipe.local_bias > 0 and fade > 0:
+        return text.LocalityScaffold(phases, recipe.local_bias, fade)
+    return phases
 
 
 def mlm_train_config(recipe: MLMRecipe, max_steps: int, **kwargs: object) -> TrainConfig:
@@ -565,7 +578,7 @@ def mlm_steps_for_budget(
     (on a copy of ``model``) and solves ``steps * (f * t_short + (1 - f) * t_long) = budget``.
     Returns ``recipe.max_steps`` when that is set. Introduced in chapter 3.
     """
-    from ptlib import objectives, train
+    from ptlib import objectives, text, train
 
     if recipe.max_steps is not None:
         return recipe.max_steps
@@ -573,11 +586,16 @@ def mlm_steps_for_budget(
         raise ValueError("the recipe needs max_steps or max_seconds")
     device = str(device if device is not None else runtime.get_device())
     probe = mlm_batches(recipe, ids, tokenizer, max_steps=1000)
+    phases = probe.batch_fn if isinstance(probe, text.LocalityScaffold) else probe
     config = train.TrainConfig(max_steps=1, device=device)
     per_phase = []
-    for _, fn in probe.phases:
+    for start, _ in phases.phases:  # time each phase as training will run it
+
+        def batch_fn(step: int, start: int = start) -> dict[str, torch.Tensor]:
+            return probe(start + step)
+
         per_phase.append(
-            train.seconds_per_step(model, objectives.mlm_batch_loss, fn, config, steps=8)
+            train.seconds_per_step(model, objectives.mlm_batch_loss, batch_fn, config, steps=8)
         )
     f = recipe.short_fraction if len(per_phase) == 2 else 0.0
     mean = f * per_phase[0] + (1 - f) * per_phase[-1]

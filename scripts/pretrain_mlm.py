@@ -3,7 +3,7 @@
 The same recipe as notebooks/03_masked_language_modelling.ipynb (``ptlib.models.MLM_RECIPES``),
 as a script that runs unchanged under Hugging Face Accelerate:
 
-    python scripts/pretrain_mlm.py --profile cpu --seconds 140 --out runs/tiny-bert-imdb
+    python scripts/pretrain_mlm.py --profile cpu --seconds 170 --out runs/tiny-bert-imdb
     accelerate launch --multi_gpu --num_processes 4 scripts/pretrain_mlm.py --profile gpu \\
         --out runs/small-bert-imdb
     ACCELERATE_USE_CPU=1 torchrun --nproc_per_node 2 scripts/pretrain_mlm.py --steps 20 \\
@@ -203,15 +203,17 @@ def _bf16() -> bool:
 
 
 def _validation(recipe: models.MLMRecipe, tokenizer) -> list[dict]:
-    """The chapter's validation set: 512 held-out rows of 128 tokens, 15% masked, seed 1234."""
+    """The chapter's validation set: 65,536 held-out tokens in rows of ``recipe.seq_len``,
+    15% masked with seed 1234."""
     val_ids = models.mlm_corpus_ids(recipe, tokenizer, "valid")
-    rows = text.pack_sequences(val_ids, 128, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    n = recipe.seq_len
+    rows = text.pack_sequences(val_ids, n, tokenizer.cls_token_id, tokenizer.sep_token_id)
     special = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
     g = torch.Generator().manual_seed(1234)
-    out = []
-    for start in range(0, min(len(rows), 512), 64):
+    out, per_batch = [], 8192 // n
+    for start in range(0, min(len(rows), 65536 // n), per_batch):
         inp, lab = text.mask_tokens(
-            rows[start : start + 64],
+            rows[start : start + per_batch],
             tokenizer.mask_token_id,
             len(tokenizer),
             special,

@@ -147,10 +147,15 @@ def test_recipe_helpers_build_the_phases_config_and_model() -> None:
     )
     ids = text.encode_corpus(CORPUS, tok)
     batches = models.mlm_batches(recipe, ids, tok, max_steps=10)
-    assert [start for start, _ in batches.phases] == [0, 8]  # 80% of 10 steps short
-    assert batches(0)["input_ids"].shape == (8, 8) and batches(8)["input_ids"].shape == (4, 16)
-    single = models.mlm_batches(replace(recipe, short_fraction=0.0), ids, tok, max_steps=10)
-    assert len(single.phases) == 1
+    assert isinstance(batches, text.LocalityScaffold) and batches.fade_steps == 4  # 35% of 10
+    assert [start for start, _ in batches.batch_fn.phases] == [0, 5]  # half the steps short
+    assert batches(0)["input_ids"].shape == (8, 8) and batches(5)["input_ids"].shape == (4, 16)
+    assert batches(0)["attention_mask"].shape == (8, 1, 8, 8)  # the scaffold's bias
+    assert batches(5)["attention_mask"].shape == (4, 16)  # faded out: a plain mask
+    single = models.mlm_batches(
+        replace(recipe, short_fraction=0.0, local_bias=0.0), ids, tok, max_steps=10
+    )
+    assert isinstance(single, text.PhasedBatches) and len(single.phases) == 1
     cfg = models.mlm_train_config(recipe, 100, device="cpu")
     assert cfg.max_steps == 100 and cfg.warmup_steps == 5 and cfg.lr == recipe.lr
     assert cfg.max_seconds == pytest.approx(1.25 * recipe.max_seconds)

@@ -61,6 +61,10 @@ def test_wordpiece_round_trips_through_save_pretrained(tokenizer, tmp_path: Path
 def test_encode_corpus_matches_the_tokenizer(tokenizer) -> None:
     ids = text.encode_corpus(CORPUS[:7], tokenizer, batch_size=3)
     assert ids == tokenizer(CORPUS[:7], add_special_tokens=False)["input_ids"]
+    # an earlier call with truncation must not cut the documents
+    tokenizer(CORPUS[:2], truncation=True, max_length=4, padding="max_length")
+    long = " ".join(CORPUS[:20])
+    assert len(text.encode_corpus([long], tokenizer)[0]) > 100
     with pytest.raises(TypeError):
         text.encode_corpus("one string", tokenizer)
 
@@ -193,3 +197,51 @@ def test_wordpiece_ids_are_numbered_canonically() -> None:
     tokens = sorted(vocab, key=vocab.get)
     assert tokens[:5] == list(text.SPECIAL_TOKENS)
     assert tokens[5:] == sorted(tokens[5:])  # the same set of tokens always gets the same ids
+
+
+def test_local_attention_bias_penalises_distance_and_padding() -> None:
+    mask = torch.tensor([[1, 1, 1, 0]])
+    bias = text.local_attention_bias(1, 4, slope=0.5, attention_mask=mask)
+    assert bias.shape == (1, 1, 4, 4)
+    assert bias[0, 0, 1, :3].tolist() == [-0.5, 0.0, -0.5]
+    assert bias[0, 0, 0, 2].item() == -1.0
+    assert (bias[0, 0, :, 3] < -1e30).all()  # padding is never attended to
+    assert torch.equal(text.local_attention_bias(2, 3, 0.0), torch.zeros(2, 1, 3, 3))
+
+
+def test_locality_scaffold_fades_out_and_then_leaves_batches_alone() -> None:
+    def batch_fn(step: int) -> dict[str, torch.Tensor]:
+        return {"input_ids": torch.full((2, 5), step), "attention_mask": torch.ones(2, 5)}
+
+    scaffold = text.LocalityScaffold(batch_fn, slope=1.0, fade_steps=4)
+    assert [scaffold.slope_at(s) for s in range(6)] == [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    first = scaffold(0)
+    assert first["attention_mask"].shape == (2, 1, 5, 5)
+    assert first["attention_mask"][0, 0, 0, 4].item() == -4.0
+    assert scaffold(2)["attention_mask"][0, 0, 0, 4].item() == -2.0
+    assert scaffold(4)["attention_mask"].shape == (2, 5)  # the plain mask again
+    assert torch.equal(scaffold(1)["input_ids"], batch_fn(1)["input_ids"])
+    with pytest.raises(ValueError):
+        text.LocalityScaffold(batch_fn, slope=-1.0, fade_steps=3)
+
+
+def test_a_bert_accepts_the_scaffold_as_its_attention_mask() -> None:
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=30,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
+    model = BertForMaskedLM(cfg).eval()
+    ids = torch.randint(5, 30, (2, 8))
+    with torch.no_grad():
+        plain = model(input_ids=ids).logits
+        zero = model(input_ids=ids, attention_mask=text.local_attention_bias(2, 8, 0.0)).logits
+        local = model(input_ids=ids, attention_mask=text.local_attention_bias(2, 8, 5.0)).logits
+    torch.testing.assert_close(zero, plain, rtol=1e-5, atol=1e-5)  # slope 0: no change
+    assert not torch.allclose(local, plain, atol=1e-3)  # a real penalty changes the output
