@@ -203,10 +203,10 @@ def test_ch05_the_corrected_source_example_runs_and_learns():
 
 def test_ch05_minilm_fine_tuned_on_sst2():
     r = _load("05_fine_tuning")
-    # measured (500 steps of 32): dev 0.87, test 0.89 (aim: 0.88; 600 steps gave 0.872 / 0.896)
-    assert r["minilm_dev_acc"] >= 0.85
-    assert r["minilm_test_acc"] >= 0.85
-    assert r["minilm_steps"] >= 500
+    # measured (400 steps of 32 on 2 CPU cores): dev 0.881, test 0.881 (aim: 0.88)
+    assert r["minilm_dev_acc"] >= 0.86
+    assert r["minilm_test_acc"] >= 0.86
+    assert r["minilm_steps"] >= 400
     for key in ("minilm_dev_precision", "minilm_dev_recall", "minilm_dev_macro_f1"):
         assert 0.8 <= r[key] <= 1.0
     assert r["minilm_params"] == 22_566_146  # the encoder without BERT's pooler, plus the head
@@ -236,7 +236,7 @@ def test_ch05_label_efficiency_curve_as_described():
 def test_ch05_tiny_bert_against_scratch_is_reported_with_intervals():
     r = _load("05_fine_tuning")
     # measured: 0.795 ± 0.013 vs 0.787 ± 0.029, difference +0.008 ± 0.021 (3 seeds): no clear gain
-    assert r["tiny_bert_seeds"] >= 3
+    assert r["tiny_bert_seeds"] >= 5
     for key in ("tiny_bert_dev_acc", "tiny_bert_scratch_dev_acc"):
         assert 0.6 <= r[key] <= 0.95
         assert 0 <= r[f"{key}_ci"] < 0.1
