@@ -198,3 +198,24 @@ def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None
     }
     with pytest.raises(SystemExit, match="unknown field"):
         script._overrides(["nope=1"])
+
+
+@pytest.mark.skipif(_data_dir() is None, reason="needs the local IMDB corpus")
+def test_pretrain_script_runs_data_parallel_in_two_processes(tmp_path: Path) -> None:
+    # what `accelerate launch --num_processes N` does on GPUs, with 2 CPU processes (gloo)
+    env = {**os.environ, "PTLIB_DATA_DIR": str(_data_dir()), "OMP_NUM_THREADS": "1"}
+    env["ACCELERATE_USE_CPU"] = "1"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    args = ["--steps", "4", "--documents", "100", "--vocab-size", "300", "--out", str(tmp_path)]
+    done = subprocess.run(
+        [*torchrun, str(REPO / "scripts" / "pretrain_mlm.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["processes"] == 2 and summary["steps"] == 4
+    model, _ = models.load_pretrained_mlm(tmp_path / "model", device="cpu")
+    assert model.config.vocab_size == 300
