@@ -167,20 +167,25 @@ def test_recipe_helpers_build_the_phases_config_and_model() -> None:
     assert steps >= 1 and isinstance(steps, int)
 
 
-@pytest.mark.skipif(_data_dir() is None, reason="needs the local IMDB corpus")
-def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None:
-    env = {**os.environ, "PTLIB_DATA_DIR": str(_data_dir()), "OMP_NUM_THREADS": "1"}
-    args = ["--steps", "3", "--documents", "100", "--vocab-size", "300"]
-    args += ["--set", "mlm_probability=0.2", "--set", "short_fraction=0.5", "--out", str(tmp_path)]
+def _run_script(launcher: list[str], args: list[str], **env: str) -> dict:
+    """Run scripts/pretrain_mlm.py with ``launcher`` and return its last line, a JSON summary."""
+    env = {**os.environ, "PTLIB_DATA_DIR": str(_data_dir()), "OMP_NUM_THREADS": "1", **env}
     done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "pretrain_mlm.py"), *args],
+        [*launcher, str(REPO / "scripts" / "pretrain_mlm.py"), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(_data_dir() is None, reason="needs the local IMDB corpus")
+def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None:
+    args = ["--steps", "3", "--documents", "100", "--vocab-size", "300"]
+    args += ["--set", "mlm_probability=0.2", "--set", "short_fraction=0.5", "--out", str(tmp_path)]
+    summary = _run_script([sys.executable], args)
     assert summary["steps"] == 3 and summary["processes"] == 1
     meta = json.loads((tmp_path / "model" / "ptlib.json").read_text())
     assert meta["recipe"]["mlm_probability"] == 0.2 and meta["recipe"]["short_fraction"] == 0.5
@@ -203,19 +208,9 @@ def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None
 @pytest.mark.skipif(_data_dir() is None, reason="needs the local IMDB corpus")
 def test_pretrain_script_runs_data_parallel_in_two_processes(tmp_path: Path) -> None:
     # what `accelerate launch --num_processes N` does on GPUs, with 2 CPU processes (gloo)
-    env = {**os.environ, "PTLIB_DATA_DIR": str(_data_dir()), "OMP_NUM_THREADS": "1"}
-    env["ACCELERATE_USE_CPU"] = "1"
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     args = ["--steps", "4", "--documents", "100", "--vocab-size", "300", "--out", str(tmp_path)]
-    done = subprocess.run(
-        [*torchrun, str(REPO / "scripts" / "pretrain_mlm.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = _run_script(torchrun, args, ACCELERATE_USE_CPU="1")
     assert summary["processes"] == 2 and summary["steps"] == 4
     model, _ = models.load_pretrained_mlm(tmp_path / "model", device="cpu")
     assert model.config.vocab_size == 300
