@@ -480,14 +480,21 @@ TINY_BERT_NAMES: dict[str, str] = {"tiny-bert-imdb": "cpu", "small-bert-imdb": "
 
 
 def mlm_corpus_ids(
-    recipe: MLMRecipe, tokenizer: PreTrainedTokenizerBase, split: str = "train"
+    recipe: MLMRecipe,
+    tokenizer: PreTrainedTokenizerBase,
+    split: str = "train",
+    docs: Sequence[str] | None = None,
 ) -> list[list[int]]:
     """The documents of ``recipe.corpus`` (``split``), as token ids without special tokens.
 
+    ``docs``, when given, replaces the corpus (e.g. chapter 9's gender-swapped copy of it) and
+    is encoded as it is: ``split`` and ``recipe.max_documents`` are then ignored.
     Introduced in chapter 3 (masked language modelling).
     """
     from ptlib import data, text  # data sits beside models, text above: imported when needed
 
+    if docs is not None:
+        return text.encode_corpus(list(docs), tokenizer)
     docs = data.load_corpus(recipe.corpus, split)
     if split == "train" and recipe.max_documents is not None:
         docs = docs[: recipe.max_documents]
@@ -607,6 +614,7 @@ def pretrain_mlm(
     device: str | torch.device | None = None,
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
+    docs: Sequence[str] | None = None,
 ) -> tuple[BertForMaskedLM, PreTrainedTokenizerBase, pd.DataFrame]:
     """Pre-train a tiny BERT with masked language modelling, following ``recipe``.
 
@@ -615,13 +623,21 @@ def pretrain_mlm(
     (:func:`mlm_steps_for_budget`), and train with :func:`ptlib.train.fit` on
     :func:`ptlib.objectives.mlm_batch_loss` (logits at masked positions only, bf16 where
     supported). Returns ``(model, tokenizer, history)``; the model is in ``eval`` mode.
+    ``docs``, when given, replaces the training documents of ``recipe.corpus`` for both the
+    tokenizer and the model, and everything else stays as the recipe says (chapter 9
+    pre-trains on a gender-swapped corpus this way).
     Introduced in chapter 3 (masked language modelling).
     """
     from ptlib import data, objectives, text, train
 
-    docs = data.load_corpus(recipe.corpus, "train")[: recipe.max_documents]
-    tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
-    ids = mlm_corpus_ids(recipe, tokenizer)
+    if docs is None:
+        docs = data.load_corpus(recipe.corpus, "train")[: recipe.max_documents]
+        tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
+        ids = mlm_corpus_ids(recipe, tokenizer)
+    else:
+        docs = list(docs)
+        tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
+        ids = mlm_corpus_ids(recipe, tokenizer, docs=docs)
     device = str(device if device is not None else runtime.get_device())
     model = new_mlm_model(recipe, tokenizer)
     steps = mlm_steps_for_budget(recipe, model, ids, tokenizer, device)

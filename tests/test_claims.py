@@ -345,3 +345,119 @@ def test_ch03_budget_experiment_as_the_text_describes_it():
     assert r["sst2_acc_32_tfidf"] >= r["sst2_acc_32_pretrained"] - 0.02
     # "about a million times the compute" (6 x parameters x tokens; measured 0.77-1.06 million)
     assert 3e5 <= r["bert_base_compute_ratio"] <= 3e6
+
+
+# -- chapter 9: bias evaluation ---------------------------------------------------------------
+
+
+def _ch09() -> dict:
+    return _load("09_bias_evaluation")
+
+
+def test_ch09_records_the_names_the_checks_rely_on():
+    r = _ch09()
+    for key in (
+        "crows_pairs_metric",
+        "crows_pairs_metric_cda",
+        "stereoset_ss",
+        "stereoset_ss_cda",
+        "weat_effect_size_career_family",
+        "demographic_parity_difference",
+        "demographic_parity_difference_mitigated",
+        "runtime_s",
+    ):
+        assert key in r, key
+    for key in ("crows_pairs_metric", "crows_pairs_metric_cda", "crows_pairs_metric_random_init"):
+        assert 0 <= r[key] <= 100, key
+    for model in ("", "_cda", "_random_init"):
+        for metric in ("ss", "lms", "icat"):
+            assert 0 <= r[f"stereoset_{metric}{model}"] <= 100
+
+
+def test_ch09_every_interval_contains_its_estimate():
+    r = _ch09()
+    checked = 0
+    for key, ci in r.items():
+        point = key.removesuffix("_ci95")
+        if not key.endswith("_ci95") or point not in r:
+            continue
+        pairs = ci.items() if isinstance(ci, dict) else [(None, ci)]
+        for sub, (lo, hi) in pairs:
+            value = r[point] if sub is None else r[point][sub]
+            assert lo - 0.01 <= value <= hi + 0.01, f"{point} {sub or ''} = {value} outside {ci}"
+            checked += 1
+    assert checked >= 20
+
+
+def test_ch09_weat_and_seat_as_the_text_describes():
+    r = _ch09()
+    # measured: WEAT 6 (male/female names vs career/family) d = +1.02, exact p = 0.017 over
+    # 12,870 splits; flowers/insects d = +1.23; 9 of 15 tests at p < 0.05; SEAT 6 d = +1.29
+    assert r["weat_effect_size_career_family"] > 0.5
+    assert r["weat_p_value_career_family"] < 0.05
+    assert r["weat_effect_size_flowers_insects"] > 0.8
+    assert all(-2 <= d <= 2 for d in r["weat_effect_sizes"].values())
+    assert all(0 < p <= 1 for p in r["weat_p_values"].values())
+    assert 4 <= r["weat_n_significant"] <= 15
+    assert r["seat_effect_size_career_family"] > 0.5 and r["seat_p_value_career_family"] < 0.01
+
+
+def test_ch09_the_tiny_bert_is_too_weak_for_the_benchmarks_to_show_a_bias():
+    r = _ch09()
+    # measured: CrowS-Pairs 49.8 [47.3, 52.4], random model 52.3; SS 50.7; LMS 58.9 against the
+    # random model's 49.9 and BERT-base's 80-90; ICAT 58.1
+    assert 42 <= r["crows_pairs_metric"] <= 58
+    assert 42 <= r["crows_pairs_metric_random_init"] <= 58  # "also close to 50"
+    assert 44 <= r["stereoset_ss"] <= 56
+    assert 45 <= r["stereoset_lms_random_init"] <= 55  # chance
+    assert r["stereoset_lms_random_init"] + 3 < r["stereoset_lms"] < 75  # better, but far from BERT
+    lo, hi = r["crows_pairs_metric_ci95"]
+    assert 3 < hi - lo < 8  # "spans about 5 points"
+    for bias_type, (lo, hi) in r["crows_pairs_by_type_ci95"].items():
+        if r["crows_pairs_by_type_pairs"][bias_type] <= 100:
+            assert hi - lo > 15, bias_type  # "more than 15 points"
+
+
+def test_ch09_cda_removes_the_pronoun_preference_and_the_benchmarks_cannot_tell():
+    r = _ch09()
+    assert r["cda_steps"] == r["base_steps"]  # the same budget
+    assert r["corpus_male_female_pronoun_ratio"] > 2  # "more than twice as often"
+    assert r["cda_docs_changed_fraction"] > 0.5
+    # measured: log P(he)/P(she) +0.64 -> +0.09; male- minus female-dominated jobs -0.01
+    assert r["pronoun_log_ratio_base"] > 0.3
+    assert r["pronoun_log_ratio_cda"] < r["pronoun_log_ratio_base"] / 3  # "most of it is gone"
+    assert abs(r["pronoun_occupation_gap_base"]) < 0.15  # "about the same amount"
+    # the cost: held-out loss 4.746 -> 4.763 (intervals about 0.06 wide); LMS 58.9 -> 56.5
+    lo, hi = r["val_loss_base_ci95"]
+    assert abs(r["val_loss_cda"] - r["val_loss_base"]) < hi - lo
+    assert -5 < r["stereoset_lms_cda"] - r["stereoset_lms"] < 0
+    assert r["stereoset_lms_cda_minus_base_ci95"][0] < 0
+    # the broad benchmarks: paired intervals of the overall differences include zero
+    # (measured CrowS-Pairs [-3.6, +2.2], SS [-2.4, +1.2]); on gender items they are wide
+    for key in ("crows_pairs_cda_minus_base_ci95", "stereoset_ss_cda_minus_base_ci95"):
+        lo, hi = r[key]
+        assert lo < 0 < hi, key
+    lo, hi = r["crows_pairs_gender_cda_minus_base_ci95"]
+    assert hi - lo > 8  # measured 14.9
+    lo, hi = r["stereoset_ss_gender_cda_minus_base_ci95"]
+    assert hi - lo > 7  # measured 9.5
+
+
+def test_ch09_fairness_mitigations_and_what_they_cost():
+    r = _ch09()
+    # measured: DP difference 0.177 (base rates differ by 0.191) -> 0.002 with group thresholds
+    # (74-fold), accuracy 0.852 -> 0.831; equalized odds 0.091 -> 0.006 at accuracy 0.836;
+    # reweighting 0.081 at accuracy 0.844
+    dp, dp_mitigated = (
+        r["demographic_parity_difference"],
+        r["demographic_parity_difference_mitigated"],
+    )
+    assert 0.1 < dp < 0.3
+    assert 0.1 < r["adult_base_rate_difference"] < 0.3
+    assert dp_mitigated < 0.03 and r["dp_reduction_factor"] > 5  # "nearly all of the gap"
+    assert 0 < r["fairness_accuracy_cost"] < 0.04  # "about two points of accuracy"
+    assert r["fairness_accuracy"] > 0.8
+    assert r["equalized_odds_difference_mitigated"] < r["equalized_odds_difference"] / 3
+    assert r["fairness_accuracy_mitigated"] < r["fairness_accuracy_equalized_odds"]  # "for less"
+    assert 0.3 * dp < r["demographic_parity_difference_reweighting"] < 0.7 * dp  # "roughly halves"
+    assert r["fairness_accuracy"] - r["fairness_accuracy_reweighting"] < 0.01  # "less than a point"
