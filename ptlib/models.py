@@ -602,7 +602,7 @@ def mlm_steps_for_budget(
             return probe(start + step)
 
         per_phase.append(
-            train.seconds_per_step(model, objectives.mlm_batch_loss, batch_fn, config, steps=8)
+            train.seconds_per_step(model, objectives.mlm_batch_loss, batch_fn, config, steps=12)
         )
     f = recipe.short_fraction if len(per_phase) == 2 else 0.0
     mean = f * per_phase[0] + (1 - f) * per_phase[-1]

@@ -172,7 +172,8 @@ def seconds_per_step(
     """Measure the wall-clock seconds of one training step, on a copy of ``model``.
 
     Runs ``warmup + steps`` steps (forward, backward, clipping, AdamW) exactly as :func:`fit`
-    would, on a deep copy, and returns the mean time of the last ``steps``. ``model`` and every
+    would, on a deep copy, and returns the median time of the last ``steps``: a step slowed down
+    by another program does not shrink a whole run planned from it. ``model`` and every
     random-number generator are left as they were. This is how a time budget becomes a step
     count (``max_steps = budget / seconds_per_step``), which keeps the run repeatable.
     Introduced in chapter 3 (masked language modelling).
@@ -198,7 +199,7 @@ def seconds_per_step(
     finally:
         _set_rng_state(rng)
     del clone, optimizer
-    return float(np.mean(times[warmup:]))
+    return float(np.median(times[warmup:]))
 
 
 # -- checkpoints --------------------------------------------------------------------------------

@@ -260,3 +260,15 @@ def test_seconds_per_step_leaves_model_and_rng_untouched() -> None:
     assert 0 < seconds < 5
     assert torch.equal(torch.get_rng_state(), state)
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_seconds_per_step_ignores_a_step_slowed_down_by_another_program() -> None:
+    import time
+
+    def slow_once(step: int) -> dict:
+        if step == 4:  # one measured step waits, as if another program took the CPU
+            time.sleep(1.0)
+        return _batch_fn(step)
+
+    seconds = train.seconds_per_step(_Net(), _loss_fn, slow_once, _config(), steps=5, warmup=1)
+    assert seconds < 0.2  # the mean would be above 0.2
