@@ -161,6 +161,27 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
+def _optimizer_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    batch: Any,
+    config: TrainConfig,
+    device: torch.device,
+) -> torch.Tensor:
+    """One training step as :func:`fit` and :func:`seconds_per_step` take it: the loss under
+    autocast, backward, gradient clipping, the optimizer's update. Returns the loss."""
+    batch = to_device(batch, device)
+    with runtime.autocast(device, enabled=config.bf16):
+        loss = loss_fn(model, batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss
+
+
 def seconds_per_step(
     model: nn.Module,
     loss_fn: Callable[[nn.Module, Any], torch.Tensor],
@@ -186,14 +207,7 @@ def seconds_per_step(
         times = []
         for step in range(warmup + steps):
             t0 = time.perf_counter()
-            batch = to_device(batch_fn(step), device)
-            with runtime.autocast(device, enabled=config.bf16):
-                loss = loss_fn(clone, batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(clone.parameters(), config.grad_clip)
-            optimizer.step()
+            loss = _optimizer_step(clone, optimizer, loss_fn, batch_fn(step), config, device)
             float(loss.detach())  # wait for the device
             times.append(time.perf_counter() - t0)
     finally:
@@ -411,14 +425,7 @@ def fit(
             lr = config.lr * lr_factor(config, step, seconds)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            batch = to_device(batch_fn(step), device)
-            with runtime.autocast(device, enabled=config.bf16):
-                loss = loss_fn(model, batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            loss = _optimizer_step(model, optimizer, loss_fn, batch_fn(step), config, device)
             step += 1
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
