@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 
@@ -27,3 +28,12 @@ def results_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private PTLIB_RESULTS_DIR so unit tests never touch the real results/."""
     monkeypatch.setenv("PTLIB_RESULTS_DIR", str(tmp_path / "results"))
     return tmp_path / "results"
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models train fastest on one thread, and do not slow down when the CPU is shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

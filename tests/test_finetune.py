@@ -8,28 +8,16 @@ SST-2.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
 from ptlib import data, finetune
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    """The local datasets: ``$PTLIB_DATA_DIR``, else ``../shared/data`` beside the repository."""
-    env = os.environ.get("PTLIB_DATA_DIR")
-    if env:
-        return Path(env)
-    guess = ROOT.parent / "shared" / "data"
-    return guess if guess.is_dir() else None
-
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],

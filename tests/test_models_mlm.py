@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import shared_data_dir
 from transformers import BertForMaskedLM
 
 from ptlib import models, text
@@ -20,21 +21,13 @@ from ptlib import models, text
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models train fastest on one thread, and do not slow down when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data_dir() -> Path | None:
-    env = os.environ.get("PTLIB_DATA_DIR")
-    for candidate in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
-        if (candidate / "imdb_unsup_corpus" / "train_00.txt").is_file():
-            return candidate
-    return None
+    """The local datasets, if they hold the IMDB corpus."""
+    root = shared_data_dir()
+    return root if root and (root / "imdb_unsup_corpus" / "train_00.txt").is_file() else None
 
 
 CORPUS = [
