@@ -442,9 +442,11 @@ class MLMRecipe:
     model keeps 128 position embeddings); every step sees ``tokens_per_batch`` tokens. Locality scaffold: for the first ``local_bias_fraction`` of the steps a distance
     penalty on the attention scores, starting at slope ``local_bias`` and fading to 0
     (:class:`ptlib.text.LocalityScaffold`; 0 switches it off), makes attention start local. Optimizer: AdamW, ``lr`` after a linear warm-up over ``warmup_fraction`` of the
-    steps, then linear decay to 0. Budget: ``max_steps``, or, when it is ``None``, as many steps
-    as fit in ``max_seconds`` (timed on this machine before training starts; the time budget
-    also stops training if the machine turns out slower).
+    steps, then linear decay to 0. Budget: ``max_steps``, the same on every machine, so every run
+    of a recipe trains the same model; or, when it is ``None``, as many steps as fit in
+    ``max_seconds`` (timed on this machine before training starts, so the number of steps, and
+    with it the model, depends on the machine's speed and load; the time budget also stops
+    training if the machine turns out slower).
     Introduced in chapter 3 (masked language modelling).
     """
 
@@ -459,12 +461,12 @@ class MLMRecipe:
     short_fraction: float = 0.5
     local_bias: float = 1.0
     local_bias_fraction: float = 0.35
-    tokens_per_batch: int = 2048
+    tokens_per_batch: int = 1024
     lr: float = 2e-3
     warmup_fraction: float = 0.05
     weight_decay: float = 0.01
-    max_seconds: float | None = 140.0
-    max_steps: int | None = None
+    max_steps: int | None = 1800
+    max_seconds: float | None = None
     seed: int = 0
 
 
@@ -472,7 +474,7 @@ class MLMRecipe:
 #: bigger batches and a longer run). Introduced in chapter 3 (masked language modelling).
 MLM_RECIPES: dict[str, MLMRecipe] = {
     "cpu": MLMRecipe(),
-    "gpu": MLMRecipe(size="s", seq_len=128, tokens_per_batch=16384, lr=1e-3, max_seconds=600.0),
+    "gpu": MLMRecipe(size="s", seq_len=128, tokens_per_batch=16384, lr=1e-3, max_steps=20_000),
 }
 
 #: The checkpoints :func:`tiny_bert` knows by name, and the recipe each is trained with.

@@ -14,6 +14,7 @@ from types import TracebackType
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 _DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
@@ -31,6 +32,31 @@ def seed_everything(seed: int) -> None:
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
+    # Where PyTorch has a deterministic version of an operation, use it (warn where it has none).
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+#: The default number of CPU threads of every notebook: the thread count is one of a run's
+#: parameters, because results can differ in their last digits between thread counts.
+DEFAULT_THREADS = 1
+
+
+def set_threads(threads: int | None = DEFAULT_THREADS) -> int:
+    """Use ``threads`` CPU threads in PyTorch, NumPy and scikit-learn; return the number in use.
+
+    With the same seed, parameters and thread count, a run records the same numbers on every
+    machine of the same kind, quiet or busy. One thread is the course default: the models are
+    small, a second thread speeds them up far less than twice, and two notebooks can then run side
+    by side on two cores. ``None`` keeps the libraries' defaults (all cores). On a GPU only the
+    CPU-side work is affected. Introduced in chapter 1 (background).
+    """
+    if threads is None:
+        return torch.get_num_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # NumPy's BLAS and scikit-learn's OpenMP pools, for the process
+    return threads
 
 
 def _mps_available() -> bool:

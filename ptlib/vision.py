@@ -547,9 +547,9 @@ def two_views(
 class SimCLRConfig:
     """A SimCLR pre-training run: the model, the objective, the optimisation and the budget.
 
-    The budget is ``max_seconds`` of wall-clock time and/or ``max_steps``; with a time budget the
-    learning rate follows a cosine over the fraction of the time used (see
-    :class:`ptlib.train.TrainConfig`). The defaults are the CPU recipe of chapter 4.
+    The budget is ``max_steps`` (the same on every machine) and/or ``max_seconds`` of wall-clock
+    time; with a time budget alone the learning rate follows a cosine over the fraction of the
+    time used (see :class:`ptlib.train.TrainConfig`), and the result depends on the machine. The defaults are the CPU recipe of chapter 4.
     Introduced in chapter 4 (contrastive learning).
     """
 
@@ -562,8 +562,8 @@ class SimCLRConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 20
-    max_seconds: float | None = 75.0
-    max_steps: int | None = None
+    max_steps: int | None = 200
+    max_seconds: float | None = None
     bf16: bool = True
     channels_last: bool = True
     seed: int = 0

@@ -97,3 +97,27 @@ def test_stopwatch_measures_the_block(monkeypatch):
     assert sw.seconds == pytest.approx(2.5)
     assert sw.seconds == pytest.approx(2.5)  # frozen after the block
     assert runtime.Stopwatch().seconds == 0.0
+
+
+def test_set_threads_sets_torch_and_blas_threads():
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    try:
+        assert runtime.set_threads(1) == 1
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        assert runtime.set_threads(None) == 1  # None keeps what is set
+    finally:
+        runtime.set_threads(before)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_threads_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        runtime.set_threads(bad)
+
+
+def test_seed_everything_turns_on_deterministic_algorithms():
+    runtime.seed_everything(0)
+    assert torch.are_deterministic_algorithms_enabled()
