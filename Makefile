@@ -2,8 +2,9 @@
 # `make test`. Both create the virtual environment .venv (Python 3.11) if it is missing.
 #
 #   make book            install, execute every notebook, build the HTML book into _build/html
-#   make test            install, then everything CI checks (lint, notebooks, book, tests)
+#   make test            install, then everything CI checks (lint, notebooks, book, browser, tests)
 #   make notebooks       execute the notebooks into _build/notebooks (GPU=1: GPU parameters)
+#   make check-book      open every page of _build/html in headless Chromium and check it
 #   make unit            the ptlib unit tests only (fast)
 #   make lock            rewrite requirements-lock.txt from the current environment
 #
@@ -18,8 +19,12 @@ GPU    ?=
 # e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU wheel on Linux without a GPU
 TORCH_INDEX ?=
 NOTEBOOK_FLAGS := $(if $(GPU),--gpu,)
+# MathJax 3, served with the book so that equations render offline. npm's `mathjax` package is
+# now version 4, which Sphinx's MathJax 3 configuration does not fit: take mathjax-full@3.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := .cache/npm/node_modules/mathjax-full/es5/tex-mml-chtml.js
 
-.PHONY: all install book notebooks html test lint unit claims lock clean
+.PHONY: all install book notebooks html check-book mathjax test lint unit claims lock clean
 
 all: test
 
@@ -35,11 +40,21 @@ $(STAMP): requirements.txt requirements-lock.txt pyproject.toml
 
 install: $(STAMP)
 
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install -y npm)"; exit 1; }
+	npm install --prefix .cache/npm --no-save --no-audit --no-fund --ignore-scripts --loglevel=error mathjax-full@$(MATHJAX_VERSION)
+
+mathjax: $(MATHJAX)
+
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NOTEBOOK_FLAGS)
 
-html: $(STAMP)
+html: $(STAMP) $(MATHJAX)
 	$(BIN)/python tools/build_book.py
+
+# Needs Chromium (Debian: apt-get install -y chromium); fails, with that command, without it.
+check-book: $(STAMP)
+	$(BIN)/python tools/check_book.py
 
 book: notebooks html
 
@@ -51,10 +66,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not claims"
 
 # Everything CI runs. The notebooks are executed once; the claims tests read their results.
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	$(MAKE) lint
 	$(BIN)/python tools/run_notebooks.py
 	$(BIN)/python tools/build_book.py
+	$(BIN)/python tools/check_book.py
 	PTLIB_REQUIRE_RESULTS=1 $(BIN)/python -m pytest -q
 
 lock: $(STAMP)

@@ -3,7 +3,7 @@
 The same recipe as notebooks/03_masked_language_modelling.ipynb (``ptlib.models.MLM_RECIPES``),
 as a script that runs unchanged under Hugging Face Accelerate:
 
-    python scripts/pretrain_mlm.py --profile cpu --seconds 170 --out runs/tiny-bert-imdb
+    python scripts/pretrain_mlm.py --profile cpu --out runs/tiny-bert-imdb
     accelerate launch --multi_gpu --num_processes 4 scripts/pretrain_mlm.py --profile gpu \\
         --out runs/small-bert-imdb
     ACCELERATE_USE_CPU=1 torchrun --nproc_per_node 2 scripts/pretrain_mlm.py --steps 20 \\

@@ -103,3 +103,47 @@ def test_records_results_and_closes_with_summary_exercises_references(path: Path
     ]
     for heading in ("summary", "exercises", "references"):
         assert any(h.startswith(heading) for h in headings), f"{path.name}: add a {heading} section"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_solutions_are_tagged_solution(path: Path):
+    """One convention for exercise solutions: the tag `solution` (tools/build_book.py folds these
+    cells, input and output, behind a click; a workshop's exercise sheet can strip them)."""
+    for i, cell in enumerate(_cells(path)):
+        tags = cell.get("metadata", {}).get("tags", [])
+        starts = cell["cell_type"] == "code" and _source(cell).startswith("# Solution")
+        assert starts == ("solution" in tags), (
+            f"{path.name} cell {i}: a code cell starting '# Solution' is tagged 'solution', "
+            "and only such a cell"
+        )
+        assert not {"hide-input", "hide-output", "hide-cell"} & set(tags), (
+            f"{path.name} cell {i}: tag solutions 'solution'; the book build decides how to hide"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_have_alt_text(path: Path):
+    """Every cell that draws a figure describes it for readers who cannot see it: cell metadata
+    {"mystnb": {"image": {"alt": "..."}}}, which the book puts in the <img alt>."""
+    draws = _check_book().DRAWS_FIGURE
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code" and draws.search(_source(cell)):
+            alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt.split()) >= 5, (
+                f"{path.name} cell {i} draws a figure: describe it in the cell metadata "
+                '{"mystnb": {"image": {"alt": "..."}}}'
+            )
+
+
+def _check_book():
+    import importlib.util
+    import sys
+
+    if "check_book" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "check_book", ROOT / "tools" / "check_book.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["check_book"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["check_book"]
