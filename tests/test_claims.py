@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ptlib import models
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(os.environ.get("PTLIB_RESULTS_DIR") or ROOT / "results")
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -202,10 +204,11 @@ def test_ch05_the_corrected_source_example_runs_and_learns():
 
 def test_ch05_minilm_fine_tuned_on_sst2():
     r = _load("05_fine_tuning")
-    # measured (400 steps of 32 on 2 CPU cores): dev 0.881, test 0.881 (aim: 0.88)
+    # measured: dev 0.881, test 0.881 after 400 steps of 32; dev 0.884, test 0.882 after 400 steps
+    # on one thread (aim: 0.88); the default is now 300 steps
     assert r["minilm_dev_acc"] >= 0.86
     assert r["minilm_test_acc"] >= 0.86
-    assert r["minilm_steps"] >= 400
+    assert r["minilm_steps"] >= 300
     for key in ("minilm_dev_precision", "minilm_dev_recall", "minilm_dev_macro_f1"):
         assert 0.8 <= r[key] <= 1.0
     assert r["minilm_params"] == 22_566_146  # the encoder without BERT's pooler, plus the head
@@ -285,18 +288,18 @@ def test_ch03_objective_and_masking_match_the_library():
 
 def test_ch03_mlm_loss_far_below_the_unigram_baseline():
     r = _load("03_masked_language_modelling")
-    # The text: the validation loss ends far below the unigram baseline. Measured on 2 shared
-    # cores with one thread: 0.72x after 1,455 steps (121 s), 0.69x after 1,988 steps (161 s);
-    # the same recipe reaches 0.85x after 800 steps, so 0.80 leaves room for a machine about
-    # half as fast. The plain recipe reaches 0.98x for the same number of tokens as 800 steps.
-    assert r["val_mlm_loss"] <= 0.80 * r["unigram_baseline_loss"]
+    # The text: the validation loss ends far below the unigram baseline. Measured with the
+    # default 1,800 steps of 1,024 tokens: 0.78x (5.28 against 6.77 nats); the plain recipe
+    # reaches 0.98x for 1.6M tokens. The same steps give the same loss on any machine of one
+    # kind; 0.82 leaves room for the last digits of another CPU's arithmetic.
+    assert r["val_mlm_loss"] <= 0.82 * r["unigram_baseline_loss"]
     assert r["val_loss_over_unigram"] == pytest.approx(
         r["val_mlm_loss"] / r["unigram_baseline_loss"]
     )
     assert 6.0 < r["unigram_baseline_loss"] < 7.5  # about log(869) nats with an 8k vocabulary
     # the bigram baseline (5.41) is far better than the plain recipe (6.62, in the recipe table)
     assert r["bigram_baseline_loss"] < 6.0
-    assert r["pretrain_steps"] >= 500 and 0 < r["pretrain_seconds"] <= 1.25 * 170 + 5
+    assert r["pretrain_steps"] == models.MLM_RECIPES["cpu"].max_steps  # the step budget, all of it
 
 
 def test_ch03_masked_token_accuracy_beats_the_most_frequent_token():
@@ -403,9 +406,9 @@ def test_ch09_weat_and_seat_as_the_text_describes():
 
 def test_ch09_the_tiny_bert_is_too_weak_for_the_benchmarks_to_show_a_bias():
     r = _ch09()
-    # measured: CrowS-Pairs 49.8 [47.3, 52.4], random model 52.3; SS 50.7; LMS 58.9 against the
-    # random model's 49.9 and BERT-base's 80-90; ICAT 58.1
-    assert 42 <= r["crows_pairs_metric"] <= 58
+    # measured: CrowS-Pairs 44.0 [41.5, 46.6], random model 52.3; SS 51.3; LMS 54.4 against the
+    # random model's 49.9 and BERT-base's 80-90; ICAT 53.0
+    assert 40 <= r["crows_pairs_metric"] <= 60  # off 50 by a few points at most
     assert 42 <= r["crows_pairs_metric_random_init"] <= 58  # "also close to 50"
     assert 44 <= r["stereoset_ss"] <= 56
     assert 45 <= r["stereoset_lms_random_init"] <= 55  # chance
@@ -422,30 +425,30 @@ def test_ch09_cda_removes_the_pronoun_preference_and_the_benchmarks_cannot_tell(
     assert r["cda_steps"] == r["base_steps"]  # the same budget
     assert r["corpus_male_female_pronoun_ratio"] > 2  # "more than twice as often"
     assert r["cda_docs_changed_fraction"] > 0.5
-    # measured: the CDA log P(he)/P(she) was 13%, 23%, 37% (a run of 1,281 steps), 1% and 18%
-    # of the base model's (+0.62 to +0.78); male- minus female-dominated jobs -0.01 to +0.01
+    # measured: log P(he)/P(she) +0.92 for the base model, -0.05 after CDA (earlier recipe: 1% to
+    # 37% of the base model's in five runs); male- minus female-dominated jobs +0.01
     assert r["pronoun_log_ratio_base"] > 0.3
     assert r["pronoun_log_ratio_cda"] < r["pronoun_log_ratio_base"] / 2  # "most of it is gone"
     assert abs(r["pronoun_occupation_gap_base"]) < 0.15  # "about the same amount"
-    # the cost, "little, if anything": held-out loss +0.018, +0.010, +0.086 (a run of 1,281
-    # steps), +0.026, +0.002 nats in five runs, "at most 2%"; LMS -2.4, -2.2, -0.4, -1.4, +0.4
-    assert abs(r["val_loss_cda"] - r["val_loss_base"]) < 0.03 * r["val_loss_base"]
-    assert -4 < r["stereoset_lms_cda"] - r["stereoset_lms"] < 2
+    # the cost, "nothing measurable": the CDA model's held-out loss is not higher (measured 5.037
+    # against 5.239 nats; with the earlier 2,048-token recipe, +0.002 to +0.09 in five runs), and
+    # its LMS within about a point (+0.4, paired interval [-1.0, +1.8])
+    assert r["val_loss_cda"] - r["val_loss_base"] < 0.03 * r["val_loss_base"]
+    assert abs(r["stereoset_lms_cda"] - r["stereoset_lms"]) < 2
     lo, hi = r["stereoset_lms_cda_minus_base_ci95"]
     assert lo <= r["stereoset_lms_cda"] - r["stereoset_lms"] + 0.01 and hi - lo < 4
-    # the broad benchmarks: on all items CDA moves them "by a point or two", with intervals
-    # "about 5 points wide" (three runs: CrowS-Pairs -0.7, +0.7, -2.0, intervals 5.8-6.0 wide;
-    # SS -0.6, -0.9, -1.3, intervals 3.4-3.6 wide); on gender items the intervals are wide
-    # (CrowS-Pairs [-12.6, +2.3], [-8.0, +6.1], [-18.7, -3.4])
-    assert abs(r["crows_pairs_metric_cda"] - r["crows_pairs_metric"]) < 4
-    assert abs(r["stereoset_ss_cda"] - r["stereoset_ss"]) < 4
+    # the broad benchmarks: CrowS-Pairs moves "by a few points" (measured 44.0 -> 49.5, from below
+    # 50 to about 50), SS "by less than two points" (51.3 -> 49.7); intervals "4 to 7 points wide"
+    # (measured 7.0 and 3.7); on gender items "10 to 17 points wide" (16.8 and 10.3)
+    assert abs(r["crows_pairs_metric_cda"] - r["crows_pairs_metric"]) < 8
+    assert abs(r["stereoset_ss_cda"] - r["stereoset_ss"]) < 2
     for key in ("crows_pairs_cda_minus_base_ci95", "stereoset_ss_cda_minus_base_ci95"):
         lo, hi = r[key]
         assert 2 < hi - lo < 9, key
     lo, hi = r["crows_pairs_gender_cda_minus_base_ci95"]
-    assert hi - lo > 8  # measured 14.9, 14.1, 15.3
+    assert hi - lo > 8
     lo, hi = r["stereoset_ss_gender_cda_minus_base_ci95"]
-    assert hi - lo > 7  # measured 9.5
+    assert hi - lo > 7
 
 
 def test_ch09_fairness_mitigations_and_what_they_cost():

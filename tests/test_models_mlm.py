@@ -151,7 +151,9 @@ def test_recipe_helpers_build_the_phases_config_and_model() -> None:
     assert isinstance(single, text.PhasedBatches) and len(single.phases) == 1
     cfg = models.mlm_train_config(recipe, 100, device="cpu")
     assert cfg.max_steps == 100 and cfg.warmup_steps == 5 and cfg.lr == recipe.lr
-    assert cfg.max_seconds == pytest.approx(1.25 * recipe.max_seconds)
+    assert cfg.max_seconds is None  # a step budget: the same run on every machine
+    timed_cfg = models.mlm_train_config(replace(recipe, max_seconds=8.0), 100, device="cpu")
+    assert timed_cfg.max_seconds == pytest.approx(1.25 * 8.0)  # a time budget keeps a hard stop
     a, b = models.new_mlm_model(recipe, tok), models.new_mlm_model(recipe, tok)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
     assert models.mlm_steps_for_budget(recipe, a, ids, tok, "cpu") == 10
