@@ -19,7 +19,10 @@ the applications chapters reuse it.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -51,9 +54,12 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.utils import logging as hf_logging
 
 from ptlib import models, runtime
+from ptlib.checksums import MANIFEST, verify_manifest
 
 #: The default encoder: the offline, checksum-verified all-MiniLM-L6-v2 of chapter 1.
 DEFAULT_MODEL = models.MINILM_NAME
+#: Folder name, in the model cache, of chapter 5's fine-tuned SST-2 classifier.
+CLASSIFIER_NAME = "minilm-sst2"
 
 
 def resolve_model(name: str | Path) -> str:
@@ -798,3 +804,69 @@ class FineTunedClassifier:
             self.model_, self.tokenizer_, list(texts), max_length=self.max_length, bf16=self.bf16
         )
         return logits.argmax(axis=1)
+
+
+def save_classifier(
+    net: MeanPoolingClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    folder: str | Path | None = None,
+    metadata: dict | None = None,
+) -> Path:
+    """Save a fine-tuned :class:`MeanPoolingClassifier` and its tokenizer; return the folder.
+
+    ``folder`` (default ``models_cache_dir() / "minilm-sst2"``) gets ``model.safetensors`` (the
+    encoder and the head), the encoder's ``config.json`` (with the label names), the tokenizer
+    files and ``ptlib.json`` (``metadata``, e.g. how it was trained and its dev accuracy). The
+    folder is replaced atomically. :func:`load_saved_classifier` reads it back.
+    Introduced in chapter 5 (fine-tuning).
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder) if folder is not None else models.models_cache_dir() / CLASSIFIER_NAME
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"))
+        net.config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        info = {"architecture": "ptlib.finetune.MeanPoolingClassifier", **(metadata or {})}
+        (tmp / "ptlib.json").write_text(
+            json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def load_saved_classifier(
+    folder: str | Path | None = None, device: str | torch.device | None = None
+) -> tuple[PreTrainedTokenizerBase, MeanPoolingClassifier]:
+    """Load a classifier written by :func:`save_classifier`: ``(tokenizer, net)``, in eval mode.
+
+    ``folder`` defaults to ``models_cache_dir() / "minilm-sst2"``, where chapter 5 saves its
+    fine-tuned all-MiniLM-L6-v2. A folder with a ``manifest.json`` (from the workshop's
+    checkpoint archive) is first checked against it. Safetensors only, no remote code.
+    Introduced in chapter 5 (fine-tuning).
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder) if folder is not None else models.models_cache_dir() / CLASSIFIER_NAME
+    if not (folder / "model.safetensors").is_file():
+        raise models.WeightsError(
+            f"no saved classifier in {folder}: run notebooks/05_fine_tuning.ipynb, or unpack the "
+            "workshop's checkpoint archive (python tools/make_checkpoints.py --unpack ARCHIVE)"
+        )
+    if (folder / MANIFEST).is_file():
+        verify_manifest(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    encoder = AutoModel.from_config(config, add_pooling_layer=False)
+    net = MeanPoolingClassifier(encoder, config.num_labels)
+    net.load_state_dict(load_file(str(folder / "model.safetensors")))
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    device = device if isinstance(device, torch.device) else runtime.get_device(device)
+    return tokenizer, net.to(device).eval()

@@ -35,7 +35,7 @@ from transformers import (
 )
 
 from ptlib import runtime
-from ptlib.checksums import sha256_file
+from ptlib.checksums import MANIFEST, sha256_file, verify_manifest
 
 if TYPE_CHECKING:  # chapter 3's recipe helpers return these; imported lazily at run time
     from ptlib.text import LocalityScaffold, PhasedBatches
@@ -315,7 +315,8 @@ def load_simclr_encoder(
     (``config``: a :class:`~ptlib.vision.SimCLRConfig`, default the CPU recipe of chapter 4, a
     couple of minutes on a laptop) on ``images`` (default: the CIFAR-10 training split), saves
     it there and returns it; otherwise raises :class:`WeightsError`. So a later chapter runs on
-    its own, with or without chapter 4 having run first. Weights are read with safetensors only.
+    its own, with or without chapter 4 having run first. Weights are read with safetensors only,
+    after a check against the folder's ``manifest.json`` when it has one (the checkpoint archive).
     Introduced in chapter 4 (contrastive learning).
     """
     import json
@@ -328,6 +329,8 @@ def load_simclr_encoder(
     weights, info_path = folder / "model.safetensors", folder / "config.json"
     device = runtime.get_device(device) if not isinstance(device, torch.device) else device
     if weights.is_file() and info_path.is_file():
+        if (folder / MANIFEST).is_file():  # unpacked from the checkpoint archive: verify first
+            verify_manifest(folder)
         info = json.loads(info_path.read_text(encoding="utf-8"))
         encoder = vision.ResNet(vision.ResNetConfig.from_dict(info["config"]))
         encoder.load_state_dict(load_file(str(weights)))
@@ -470,15 +473,21 @@ class MLMRecipe:
     seed: int = 0
 
 
-#: The named recipes: "cpu" (chapter 3's default, a few CPU-minutes) and "gpu" (a larger model,
-#: bigger batches and a longer run). Introduced in chapter 3 (masked language modelling).
+#: The named recipes: "cpu" (chapter 3's default, a few CPU-minutes), "gpu" (a larger model,
+#: bigger batches and a longer run) and "smoke" (a few seconds, for the smoke check, ``make
+#: smoke``: the same code path on tiny sizes). Introduced in chapter 3 (masked language modelling).
 MLM_RECIPES: dict[str, MLMRecipe] = {
     "cpu": MLMRecipe(),
     "gpu": MLMRecipe(size="s", seq_len=128, tokens_per_batch=16384, lr=1e-3, max_steps=20_000),
+    "smoke": MLMRecipe(max_documents=300, vocab_size=1000, tokens_per_batch=512, max_steps=12),
 }
 
 #: The checkpoints :func:`tiny_bert` knows by name, and the recipe each is trained with.
-TINY_BERT_NAMES: dict[str, str] = {"tiny-bert-imdb": "cpu", "small-bert-imdb": "gpu"}
+TINY_BERT_NAMES: dict[str, str] = {
+    "tiny-bert-imdb": "cpu",
+    "small-bert-imdb": "gpu",
+    "tiny-bert-smoke": "smoke",
+}
 
 
 def mlm_corpus_ids(
@@ -693,11 +702,15 @@ def load_pretrained_mlm(
     """Load a ``BertForMaskedLM`` and its tokenizer saved by :func:`save_pretrained_mlm`.
 
     Weights from safetensors only, no remote code; the model is in ``eval`` mode on ``device``.
-    Returns ``(model, tokenizer)``. Introduced in chapter 3 (masked language modelling).
+    A folder with a ``manifest.json`` (unpacked from the workshop's checkpoint archive) is first
+    checked against it (:func:`ptlib.checksums.verify_manifest`). Returns ``(model, tokenizer)``.
+    Introduced in chapter 3 (masked language modelling).
     """
     folder = Path(folder)
     if not (folder / "model.safetensors").is_file() or not (folder / "config.json").is_file():
         raise WeightsError(f"{folder} holds no saved model (config.json, model.safetensors)")
+    if (folder / MANIFEST).is_file():  # unpacked from the checkpoint archive: verify first
+        verify_manifest(folder)
     device = device if isinstance(device, torch.device) else runtime.get_device(device)
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     model = BertForMaskedLM.from_pretrained(

@@ -372,3 +372,30 @@ def test_dropout_override(tiny_bert: Path) -> None:
     assert default.dropout.p == default.config.hidden_dropout_prob == 0.1  # BertConfig's default
     with pytest.raises(ValueError, match="dropout"):
         finetune.load_classifier(tiny_bert, 2, dropout=1.5)
+
+
+def test_save_and_load_classifier_round_trip_and_manifest(
+    tiny_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ptlib import checksums
+
+    monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path / "cache"))
+    tokenizer, net = finetune.load_classifier(tiny_bert, 3, label_names=["a", "b", "c"], seed=1)
+    folder = finetune.save_classifier(net.eval(), tokenizer, metadata={"dev_accuracy": 0.5})
+    assert folder == tmp_path / "cache" / "models" / finetune.CLASSIFIER_NAME
+    texts = ["the red car", "a navy house was old"]
+    before = finetune.predict_logits(net, tokenizer, texts, bf16=False)
+    tok2, net2 = finetune.load_saved_classifier(device="cpu")
+    assert not net2.training and net2.config.id2label[2] == "c"
+    np.testing.assert_allclose(finetune.predict_logits(net2, tok2, texts, bf16=False), before)
+
+    checksums.write_manifest(folder, "a test", "MIT")
+    finetune.load_saved_classifier(folder, device="cpu")  # verified, loads
+    weights = folder / "model.safetensors"
+    data_ = bytearray(weights.read_bytes())
+    data_[-1] ^= 0x01
+    weights.write_bytes(bytes(data_))
+    with pytest.raises(checksums.ManifestError, match="model.safetensors"):
+        finetune.load_saved_classifier(folder, device="cpu")
+    with pytest.raises(RuntimeError, match="no saved classifier"):
+        finetune.load_saved_classifier(tmp_path / "nothing", device="cpu")

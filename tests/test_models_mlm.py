@@ -87,6 +87,20 @@ def test_save_and_load_round_trip_atomically(tmp_path: Path) -> None:
         models.load_pretrained_mlm(tmp_path / "nothing")
 
 
+def test_load_pretrained_mlm_verifies_a_manifest(tmp_path: Path) -> None:
+    from ptlib import checksums
+
+    model, tok = _tiny_model_and_tokenizer()
+    folder = models.save_pretrained_mlm(model, tok, tmp_path / "m")
+    checksums.write_manifest(folder, "a test", "MIT")
+    models.load_pretrained_mlm(folder, device="cpu")  # verified, loads
+    weights = bytearray((folder / "model.safetensors").read_bytes())
+    weights[-2] ^= 0x10
+    (folder / "model.safetensors").write_bytes(bytes(weights))
+    with pytest.raises(checksums.ManifestError, match="model.safetensors is corrupted"):
+        models.load_pretrained_mlm(folder, device="cpu")
+
+
 def test_tiny_bert_loads_from_the_cache_and_refuses_to_train_when_told(
     monkeypatch, tmp_path: Path
 ) -> None:

@@ -268,6 +268,17 @@ def test_save_and_load_simclr_encoder_round_trip(tmp_path) -> None:
     assert models.simclr_metadata(tmp_path / "nothing") == {}
 
 
+def test_load_simclr_encoder_verifies_a_manifest(tmp_path) -> None:
+    from ptlib import checksums, models
+
+    folder = models.save_simclr_encoder(vision.ResNet(TINY), tmp_path / "enc")
+    checksums.write_manifest(folder, "a test", "MIT")
+    models.load_simclr_encoder(folder, train_if_missing=False, device="cpu")  # verified, loads
+    (folder / "config.json").write_text((folder / "config.json").read_text() + " ")
+    with pytest.raises(checksums.ManifestError, match="config.json is corrupted"):
+        models.load_simclr_encoder(folder, train_if_missing=False, device="cpu")
+
+
 def test_load_simclr_encoder_trains_when_missing(tmp_path, monkeypatch) -> None:
     from ptlib import models
 
