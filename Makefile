@@ -6,6 +6,12 @@
 #   make notebooks       execute the notebooks into _build/notebooks (GPU=1: GPU parameters)
 #   make check-book      open every page of _build/html in headless Chromium and check it
 #   make unit            the ptlib unit tests only (fast)
+#   make smoke           every notebook under nbval with PROFILE="smoke" (tiny sizes, minutes)
+#   make drift           a separate .venv-drift with the newest releases pyproject.toml allows:
+#                        the versions that differ from the lock, unit tests and smoke check there
+#   make exercises       the chapters without their solutions, for learners (_build/exercises)
+#   make slides          one offline slide deck per chapter (_build/slides)
+#   make checkpoints     the models the book trains, with manifests and licences, in one archive
 #   make lock            rewrite requirements-lock.txt from the current environment
 #
 # On Linux without a GPU, add TORCH_INDEX=https://download.pytorch.org/whl/cpu to get the CPU
@@ -24,7 +30,8 @@ NOTEBOOK_FLAGS := $(if $(GPU),--gpu,)
 MATHJAX_VERSION := 3.2.2
 MATHJAX := .cache/npm/node_modules/mathjax-full/es5/tex-mml-chtml.js
 
-.PHONY: all install book notebooks html check-book mathjax test lint unit claims lock clean
+.PHONY: all install book notebooks html check-book mathjax test lint unit claims lock clean \
+	smoke drift exercises slides checkpoints
 
 all: test
 
@@ -65,11 +72,32 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not claims"
 
+# The quick "does every cell still run" check: papermill-parameterised copies in _build/smoke,
+# run by pytest --nbval-lax; results and models go to _build/smoke, never to results/.
+smoke: $(STAMP)
+	$(BIN)/python tools/run_smoke.py
+
+# Not part of `make test`: it installs the newest releases from PyPI into .venv-drift.
+drift:
+	$(PYTHON) tools/drift.py
+
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+slides: $(STAMP) $(MATHJAX)
+	$(BIN)/python tools/make_slides.py
+
+# Packs the models `make notebooks` left in the model cache; --unpack ARCHIVE restores them.
+checkpoints: $(STAMP)
+	$(BIN)/python tools/make_checkpoints.py
+
 # Everything CI runs. The notebooks are executed once; the claims tests read their results.
 # Each stage prints the clock first, so a CI log gives the time table of the README.
 test: $(STAMP) $(MATHJAX)
 	@date -u +"[%T] lint"
 	$(MAKE) lint
+	@date -u +"[%T] smoke"
+	$(BIN)/python tools/run_smoke.py
 	@date -u +"[%T] notebooks"
 	$(BIN)/python tools/run_notebooks.py
 	@date -u +"[%T] book"

@@ -864,8 +864,9 @@ def load_saved_classifier(
     if (folder / MANIFEST).is_file():
         verify_manifest(folder)
     config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-    encoder = AutoModel.from_config(config, add_pooling_layer=False)
-    net = MeanPoolingClassifier(encoder, config.num_labels)
+    with torch.random.fork_rng(devices=[]):  # the random initialisation, overwritten below,
+        encoder = AutoModel.from_config(config, add_pooling_layer=False)  # leaves the global
+        net = MeanPoolingClassifier(encoder, config.num_labels)  # random state as it was
     net.load_state_dict(load_file(str(folder / "model.safetensors")))
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     device = device if isinstance(device, torch.device) else runtime.get_device(device)

@@ -385,7 +385,9 @@ def test_save_and_load_classifier_round_trip_and_manifest(
     assert folder == tmp_path / "cache" / "models" / finetune.CLASSIFIER_NAME
     texts = ["the red car", "a navy house was old"]
     before = finetune.predict_logits(net, tokenizer, texts, bf16=False)
+    rng = torch.random.get_rng_state()
     tok2, net2 = finetune.load_saved_classifier(device="cpu")
+    assert torch.equal(torch.random.get_rng_state(), rng)  # loading draws no random numbers
     assert not net2.training and net2.config.id2label[2] == "c"
     np.testing.assert_allclose(finetune.predict_logits(net2, tok2, texts, bf16=False), before)
 

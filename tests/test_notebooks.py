@@ -147,3 +147,13 @@ def _check_book():
         sys.modules["check_book"] = module
         spec.loader.exec_module(module)
     return sys.modules["check_book"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_has_a_smoke_profile(path: Path):
+    """The cell after `parameters` sizes the profiles; `make smoke` runs PROFILE="smoke"."""
+    cells = _cells(path)
+    i = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
+    assert 'PROFILE == "smoke"' in _source(cells[i + 1]), (
+        f"{path.name}: the setup cell after the parameters needs a PROFILE == \"smoke\" branch"
+    )
