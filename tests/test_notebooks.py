@@ -155,5 +155,5 @@ def test_setup_cell_has_a_smoke_profile(path: Path):
     cells = _cells(path)
     i = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
     assert 'PROFILE == "smoke"' in _source(cells[i + 1]), (
-        f"{path.name}: the setup cell after the parameters needs a PROFILE == \"smoke\" branch"
+        f'{path.name}: the setup cell after the parameters needs a PROFILE == "smoke" branch'
     )

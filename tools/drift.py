@@ -56,7 +56,9 @@ def install(torch: str) -> None:
     pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip>=24"], check=True)
     index = os.environ.get("TORCH_INDEX")
-    subprocess.run([*pip, *(["--index-url", index] if index else []), f"torch=={torch}"], check=True)
+    subprocess.run(
+        [*pip, *(["--index-url", index] if index else []), f"torch=={torch}"], check=True
+    )
     constraints = VENV / "drift-constraints.txt"
     constraints.write_text(f"torch=={torch}\n")
     tools = [n for n in pins(ROOT / "requirements.txt") if n not in SKIP_TOOLS]
@@ -93,7 +95,9 @@ def main() -> int:
     for name, old, new in rows:
         print(f"{name:32s} {old:>14s} {new:>14s}")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    unit = run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not claims"], env=env)
+    unit = run(
+        [str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not claims"], env=env
+    )
     smoke = run([str(PY), "tools/run_smoke.py"], env=env)
     print(
         f"\ndrift: {len(rows)} version(s) differ; unit tests {'pass' if unit == 0 else 'FAIL'}; "

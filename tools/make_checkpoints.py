@@ -88,7 +88,9 @@ def pack(cache: Path, archive: Path = ARCHIVE, names: list[str] | None = None) -
         for name in names:
             notebook, licence = MODELS[name]
             dest = top / "models" / name
-            shutil.copytree(cache / name, dest, ignore=shutil.ignore_patterns(".*", "manifest.json"))
+            shutil.copytree(
+                cache / name, dest, ignore=shutil.ignore_patterns(".*", "manifest.json")
+            )
             write_manifest(dest, f"{notebook} (packed by ptlib {__version__})", licence)
             rows.append(f"| `{name}` | `{notebook}` | {licence} |")
         (top / "LICENCES.md").write_text(LICENCES.format(rows="\n".join(rows)), encoding="utf-8")

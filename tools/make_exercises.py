@@ -29,7 +29,11 @@ def strip_solutions(nb: dict) -> tuple[dict, int]:
     for cell in nb["cells"]:
         if "solution" in cell.get("metadata", {}).get("tags", []):
             removed += 1
-            answer = {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["answer"]}}
+            answer = {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {"tags": ["answer"]},
+            }
             if "id" in cell:
                 answer["id"] = cell["id"]
             cell = {**answer, "outputs": [], "source": ["# Your answer\n"]}
@@ -51,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         nb, removed = strip_solutions(json.loads(path.read_text(encoding="utf-8")))
         dest = args.out / path.name
         dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"{dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}: "
-              f"{removed} solution(s) removed")
+        print(
+            f"{dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}: "
+            f"{removed} solution(s) removed"
+        )
     return 0
 
 

@@ -29,8 +29,16 @@ EXECUTED = ROOT / "_build" / "notebooks"
 RESULTS = ROOT / "results"
 OUT = ROOT / "_build" / "slides"
 MATHJAX = ROOT / ".cache" / "npm" / "node_modules" / "mathjax-full" / "es5"
-# What es5/tex-mml-chtml.js loads (as in tools/build_book.py).
-MATHJAX_FILES = ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui"]
+# What es5/tex-mml-chtml.js loads: fonts, TeX extensions, the menu's components (as the book).
+MATHJAX_FILES = [
+    "tex-mml-chtml.js",
+    "output/chtml/fonts/woff-v2",
+    "input/tex/extensions",
+    "input/mml",
+    "a11y",
+    "sre",
+    "ui",
+]
 MAX_FIGURES = 8
 MAX_RESULTS = 14
 
@@ -250,7 +258,9 @@ def build_deck(notebook: Path, executed: Path | None, results: Path | None) -> s
             f"<p><small>from <code>results/{notebook.stem}.json</code></small></p></section>"
         )
     prose = "\n\n".join(
-        _text(c) for c in section_between(cells, "## Summary", "## Exercises") if c["cell_type"] == "markdown"
+        _text(c)
+        for c in section_between(cells, "## Summary", "## Exercises")
+        if c["cell_type"] == "markdown"
     )
     if prose:
         slides.append(f"<section><h2>Summary</h2>{markdown(prose)}</section>")
@@ -308,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         note = "" if executed.is_file() else " (no figures: run `make notebooks` first)"
         print(f"{nb.stem}: {n} slides{note}")
         title = _text(json.loads(nb.read_text(encoding="utf-8"))["cells"][0]).splitlines()[0]
-        links.append(f'<li><a href="{nb.stem}/index.html">{html.escape(title.lstrip("# "))}</a></li>')
+        links.append(
+            f'<li><a href="{nb.stem}/index.html">{html.escape(title.lstrip("# "))}</a></li>'
+        )
     (args.out / "index.html").write_text(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Slides</title></head>'
         "<body><h1>Pre-trained Models, Hands-On: slides</h1><ul>"
