@@ -67,7 +67,9 @@ def install(torch: str) -> None:
 
 
 def differences() -> list[tuple[str, str, str]]:
-    """``(package, locked version, drift version)`` for every package that differs."""
+    """``(package, locked version, drift version)`` for every package of the drift environment
+    whose version differs from the lock (``-``: not in the lock). Locked packages that the drift
+    environment does not install (the book's toolchain) are left out."""
     listed = subprocess.run(
         [str(PY), "-m", "pip", "list", "--format=json", "--exclude-editable"],
         capture_output=True,
@@ -78,8 +80,8 @@ def differences() -> list[tuple[str, str, str]]:
     lock = pins(ROOT / "requirements-lock.txt")
     direct = set(pins(ROOT / "requirements.txt"))
     rows = []
-    for name in sorted(set(now) | set(lock)):
-        old, new = lock.get(name, "-"), now.get(name, "-")
+    for name in sorted(now):
+        old, new = lock.get(name, "-"), now[name]
         if old != new.split("+")[0] and name not in {"pip", "setuptools", "wheel"}:
             rows.append((name + (" *" if name in direct else ""), old, new))
     return rows
