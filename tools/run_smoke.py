@@ -81,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
 
     shutil.rmtree(SMOKE, ignore_errors=True)
     copies = prepare(chosen, SMOKE / "notebooks")
+    data_dir = os.environ.get("PTLIB_DATA_DIR") or ROOT.parent / "shared" / "data"
     env = {
         **os.environ,
         **KERNEL_ENV,
+        # the local datasets: $PTLIB_DATA_DIR, else ../shared/data beside the clone (as CI)
+        **({"PTLIB_DATA_DIR": str(data_dir)} if Path(data_dir).is_dir() else {}),
         "PTLIB_RESULTS_DIR": str(SMOKE / "results"),
         "PTLIB_CACHE_DIR": str(SMOKE / "cache"),
     }
