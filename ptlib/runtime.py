@@ -47,8 +47,8 @@ def set_threads(threads: int | None = DEFAULT_THREADS) -> int:
     With the same seed, parameters and thread count, a run records the same numbers on every
     machine of the same kind, quiet or busy. One thread is the course default: the models are
     small, a second thread speeds them up far less than twice, and two notebooks can then run side
-    by side on two cores. ``None`` keeps the libraries' defaults (all cores). On a GPU only the
-    CPU-side work is affected. Introduced in chapter 1 (background).
+    by side on two cores. ``None`` leaves the thread counts as they are (the libraries' default
+    is all cores). On a GPU only the CPU-side work is affected. Introduced in chapter 1 (background).
     """
     if threads is None:
         return torch.get_num_threads()

@@ -549,7 +549,8 @@ class SimCLRConfig:
 
     The budget is ``max_steps`` (the same on every machine) and/or ``max_seconds`` of wall-clock
     time; with a time budget alone the learning rate follows a cosine over the fraction of the
-    time used (see :class:`ptlib.train.TrainConfig`), and the result depends on the machine. The defaults are the CPU recipe of chapter 4.
+    time used (see :class:`ptlib.train.TrainConfig`), and the result depends on the machine.
+    The defaults are the CPU recipe of chapter 4.
     Introduced in chapter 4 (contrastive learning).
     """
 
