@@ -23,22 +23,14 @@ import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/, for the book build's helper
+from build_book import stage_mathjax  # noqa: E402  (one copy of MathJax staging, shared)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "_build" / "notebooks"
 RESULTS = ROOT / "results"
 OUT = ROOT / "_build" / "slides"
-MATHJAX = ROOT / ".cache" / "npm" / "node_modules" / "mathjax-full" / "es5"
-# What es5/tex-mml-chtml.js loads: fonts, TeX extensions, the menu's components (as the book).
-MATHJAX_FILES = [
-    "tex-mml-chtml.js",
-    "output/chtml/fonts/woff-v2",
-    "input/tex/extensions",
-    "input/mml",
-    "a11y",
-    "sre",
-    "ui",
-]
 MAX_FIGURES = 8
 MAX_RESULTS = 14
 
@@ -285,17 +277,10 @@ def build_deck(notebook: Path, executed: Path | None, results: Path | None) -> s
 
 
 def copy_mathjax(dest: Path) -> None:
-    """Copy MathJax 3 (from ``make mathjax``) to ``dest``."""
-    if not (MATHJAX / "tex-mml-chtml.js").is_file():
-        raise SystemExit(f"MathJax is not installed in {MATHJAX}: run `make mathjax`.")
+    """Copy MathJax 3 (from ``make mathjax``) to ``dest``, as the book build does."""
     shutil.rmtree(dest, ignore_errors=True)
-    for name in MATHJAX_FILES:
-        src, out = MATHJAX / name, dest / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, out)
-        else:
-            shutil.copy2(src, out)
+    if not stage_mathjax(dest):
+        raise SystemExit("MathJax is not installed: run `make mathjax`.")
 
 
 def main(argv: list[str] | None = None) -> int:
