@@ -142,3 +142,44 @@ def test_source_map_points_only_to_pages_that_exist():
             if number not in CHAPTERS:
                 bad.append(f"§{section} {printed}: chapter {number} does not exist")
     assert not bad, "broken rows in book/source_map.md:\n" + "\n".join(bad)
+
+
+# -- the source quoted exactly -------------------------------------------------------------------
+
+QUOTES = {  # source section: (what is quoted, the chapter that quotes it)
+    "4.1": ("formula", "03_masked_language_modelling"),
+    "4.2": ("formula", "04_contrastive_learning"),
+    "5.1": ("code", "05_fine_tuning"),
+}
+
+
+def source_section(text: str, number: str) -> str:
+    """The text of ``### number ...`` up to the next heading."""
+    match = re.search(rf"^### {re.escape(number)} .*?$(.*?)(?=^##)", text, re.M | re.S)
+    assert match, f"source §{number} not found"
+    return match.group(1)
+
+
+def _unquoted(path: Path) -> str:
+    """All cells of a notebook, with Markdown quote markers removed from each line."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells)
+    return "\n".join(re.sub(r"^>\s?", "", line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("number", sorted(QUOTES))
+def test_the_source_is_quoted_exactly(number: str):
+    kind, stem = QUOTES[number]
+    section = source_section(_source_text(), number)
+    if kind == "formula":
+        quoted = re.findall(r"\$\$\s*(.*?)\s*\$\$", section, re.S)
+    else:
+        quoted = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert quoted, f"no {kind} in source §{number}"
+    chapter = _unquoted(NOTEBOOKS / f"{stem}.ipynb")
+    for block in quoted:
+        lines = [line.rstrip() for line in block.strip().splitlines()]
+        missing = [line for line in lines if line and line not in chapter]
+        assert not missing, (
+            f"{stem} does not quote source §{number} exactly; missing: {missing[:3]}"
+        )
