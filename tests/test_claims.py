@@ -346,8 +346,9 @@ def test_ch03_budget_experiment_as_the_text_describes_it():
     for kind in ("pretrained", "scratch", "tfidf"):
         assert r[f"sst2_acc_32_{kind}"] < 0.62
     assert r["sst2_acc_32_tfidf"] >= r["sst2_acc_32_pretrained"] - 0.02
-    # "about a million times the compute" (6 x parameters x tokens; measured 0.77-1.06 million)
-    assert 3e5 <= r["bert_base_compute_ratio"] <= 3e6
+    # "more than a million times the compute" (6 x parameters x tokens; 1.71 million with 1,800
+    # steps of 1,024 tokens: a step budget, so the same on every run)
+    assert 1e6 < r["bert_base_compute_ratio"] <= 3e6
 
 
 # -- chapter 9: bias evaluation ---------------------------------------------------------------
