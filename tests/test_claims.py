@@ -197,6 +197,12 @@ def test_ch04_sentence_retrieval_before_and_after_fine_tuning():
 # -- chapter 5: fine-tuning --------------------------------------------------------------------
 
 
+def test_ch05_the_source_example_fails_in_nine_places_then_runs():
+    # Source §5.1 run statement by statement: 9 failures (4 missing imports, 2 placeholders, lists
+    # for TensorDataset, tuples for Trainer, the Hub offline), each fixed, then it trains.
+    assert _load("05_fine_tuning")["source_example_defects"] == 9
+
+
 def test_ch05_the_corrected_source_example_runs_and_learns():
     r = _load("05_fine_tuning")
     assert r["source_example_dev_acc"] >= 0.6  # measured 0.718 after one epoch on 1,000 phrases

@@ -6,8 +6,10 @@ in test_claims.py.)
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,27 @@ def test_opens_with_title_badge_and_colab_only_setup(path: Path):
     assert "torch" not in code, "never reinstall torch in Colab: it keeps its own"
 
 
+def _colab_setup():
+    if "colab_setup" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "colab_setup", ROOT / "tools" / "colab_setup.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["colab_setup"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["colab_setup"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_installs_one_package_set_at_the_release_tag(path: Path):
+    """Every chapter installs ptlib[minilm] at COURSE_REF = v<version of pyproject.toml>."""
+    setup = _colab_setup()
+    assert _source(_cells(path)[1]) == setup.setup_cell(), (
+        f"{path.name}: the setup cell differs from tools/colab_setup.py's: run it"
+    )
+    assert f'COURSE_REF = "{setup.course_ref()}"' in setup.setup_cell()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_has_parameters_cell_with_profile_and_device(path: Path):
     tagged = [c for c in _cells(path) if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -136,9 +159,6 @@ def test_figures_have_alt_text(path: Path):
 
 
 def _check_book():
-    import importlib.util
-    import sys
-
     if "check_book" not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             "check_book", ROOT / "tools" / "check_book.py"
