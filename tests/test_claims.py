@@ -299,6 +299,13 @@ def test_ch03_objective_and_masking_match_the_library():
     assert r["masked_only_macs_ratio_15"] > 2.0
 
 
+def test_ch03_one_step_written_out_lowers_the_loss_on_its_batch():
+    r = _load("03_masked_language_modelling")
+    # untrained: near log V = log 8,192 = 9.0; one AdamW step must lower the loss on that batch
+    assert 8.0 < r["one_step_loss_before"] < 10.0
+    assert r["one_step_loss_after"] < r["one_step_loss_before"] - 0.05
+
+
 def test_ch03_mlm_loss_far_below_the_unigram_baseline():
     r = _load("03_masked_language_modelling")
     # The text: the validation loss ends far below the unigram baseline. Measured with the
