@@ -58,6 +58,9 @@ TINT = {
     SKY: "#DDEFFA",
 }
 GREY, GREY_TINT, INK = "#6E6E6E", "#E6E6E6", "#222222"
+# 8.8 inches: the book shows the diagrams at the width of its text column (about 690 pixels),
+# where 10-point labels are then about 11 pixels high. Layouts use 10 data units per inch.
+WIDTH = 8.8
 
 STYLE = {
     "font.family": "sans-serif",
@@ -235,101 +238,99 @@ def save(fig: Figure, name: str, title: str, desc: str, png_dir: Path | None) ->
 
 
 def two_stages(png_dir: Path | None) -> Path:
-    fig, ax = canvas(10.5, 3.9, 105, 39)
-    # Stage bands.
-    for x0, w, color, text in [
-        (0.5, 52, BLUE, "Stage 1: pre-training (once, expensive; usually done by somebody else)"),
-        (56, 48.5, ORANGE, "Stage 2: fine-tuning (per task, cheap)"),
+    fig, ax = canvas(WIDTH, 3.9, 88, 39)
+    for x0, w, color, name, sub in [
+        (0.3, 47, BLUE, "Stage 1: pre-training", "once, expensive, usually by somebody else"),
+        (49.7, 38, ORANGE, "Stage 2: fine-tuning", "per task, cheap"),
     ]:
-        ax.add_patch(
-            FancyBboxPatch(
-                (x0, 1),
-                w,
-                31,
-                boxstyle="round,pad=0,rounding_size=0.8",
-                facecolor="white",
-                edgecolor=color,
-                linewidth=1.2,
-                linestyle="--",
-            )
+        frame = FancyBboxPatch(
+            (x0, 0.5),
+            w,
+            30,
+            boxstyle="round,pad=0,rounding_size=0.8",
+            facecolor="white",
+            edgecolor=color,
+            linewidth=1.2,
+            linestyle="--",
         )
-        label(ax, x0 + w / 2, 35.5, text, size=12, weight="bold", color=color)
+        ax.add_patch(frame)
+        label(ax, x0 + w / 2, 36.8, name, size=12.5, weight="bold", color=color)
+        label(ax, x0 + w / 2, 33.4, sub, size=11, color=color)
     box(
         ax,
-        2,
-        17,
-        21.5,
+        1.5,
+        16.5,
+        19.5,
         12,
-        "unlabelled data\nmillions to billions\nof sentences or images",
+        "unlabelled data:\nbillions of words,\nmillions of images",
         color=GREY,
-        size=11.5,
+        size=10.5,
     )
     box(
         ax,
+        1.5,
         2,
-        3,
-        21.5,
-        11,
-        "self-supervised task\ntargets from the data:\nmasked words (ch. 3),\ntwo views (ch. 4)",
+        19.5,
+        12.5,
+        "self-supervised task,\ntargets from the data:\nmasked words (ch. 3),\ntwo views (ch. 4)",
         color=VERMILLION,
-        size=11,
+        size=10.5,
     )
     box(
         ax,
-        30,
-        10,
-        20,
-        13,
-        "pre-trained model\ngeneral\nrepresentations",
-        color=BLUE,
-        size=12,
-        weight="bold",
-    )
-    arrow(ax, (23.5, 23), (30, 18.5))
-    arrow(ax, (23.5, 8.5), (30, 14.5))
-    box(
-        ax,
-        57.5,
-        17,
-        21.5,
+        25.5,
+        9.5,
+        20.5,
         12,
-        "labelled data\na few to thousands\nof examples",
-        color=GREY,
-        size=11.5,
-    )
-    box(
-        ax,
-        57.5,
-        3,
-        21.5,
-        11,
-        "adapt: train all weights\n(fine-tune), or a new\nhead on frozen features",
-        color=ORANGE,
+        "pre-trained model\n\ngeneral\nrepresentations",
+        color=BLUE,
         size=11,
-    )
-    box(
-        ax,
-        84,
-        10,
-        18.5,
-        13,
-        "task model\ne.g. a sentiment\nclassifier",
-        color=ORANGE,
-        size=12,
         weight="bold",
     )
-    arrow(ax, (50, 16.5), (57.5, 8.5), color=BLUE, width=2.2)
-    label(ax, 53.8, 7.0, "weights", size=10.5, color=BLUE, style="italic")
-    arrow(ax, (79, 23), (84, 18.5))
-    arrow(ax, (79, 8.5), (84, 14.5))
+    arrow(ax, (21, 22.5), (25.5, 18))
+    arrow(ax, (21, 8.3), (25.5, 13))
+    box(
+        ax,
+        51.5,
+        16.5,
+        18.5,
+        12,
+        "labelled data:\na few to thousands\nof examples",
+        color=GREY,
+        size=10.5,
+    )
+    box(
+        ax,
+        51.5,
+        2,
+        18.5,
+        12.5,
+        "adapt the weights:\nfine-tune all, or\ntrain a new head\non frozen features",
+        color=ORANGE,
+        size=10.5,
+    )
+    box(
+        ax,
+        73.5,
+        9.5,
+        13,
+        12,
+        "task model\n\ne.g. sentiment\nclassifier",
+        color=ORANGE,
+        size=10.5,
+        weight="bold",
+    )
+    arrow(ax, (46, 12), (51.5, 8.3), color=BLUE, width=2.2)
+    arrow(ax, (70, 22.5), (73.5, 18))
+    arrow(ax, (70, 8.3), (73.5, 13))
     return save(
         fig,
         "two_stages",
         "Pre-training and fine-tuning",
         "Stage 1: unlabelled data and a self-supervised task (masked words, two views of an "
         "image) pre-train a model with general representations, once. Stage 2: its weights are "
-        "adapted with a small labelled data set, by fine-tuning all weights or training a new head "
-        "on frozen features, giving a task model such as a sentiment classifier.",
+        "adapted with a small labelled data set, by fine-tuning all weights or training a new "
+        "head on frozen features, giving a task model such as a sentiment classifier.",
         png_dir,
     )
 
@@ -341,7 +342,7 @@ def _stack(ax: Axes, x: float, y: float, w: float, h: float, lines: str, color: 
     """A block stack drawn as three offset boxes (the repeated blocks)."""
     for k in (2, 1):
         box(ax, x + 0.5 * k, y + 0.5 * k, w, h, color=color, fill="white")
-    box(ax, x, y, w, h, lines, color=color, size=11)
+    box(ax, x, y, w, h, lines, color=color, size=10.5)
 
 
 def _fan(ax: Axes, xs: Sequence[float], y0: float, y1: float, color: str = INK) -> None:
@@ -350,129 +351,119 @@ def _fan(ax: Axes, xs: Sequence[float], y0: float, y1: float, color: str = INK) 
 
 
 def architectures(png_dir: Path | None) -> Path:
-    fig, ax = canvas(13.0, 6.0, 130, 60)
+    # Four panels in a 2 x 2 grid, each 44 x 55 units (10 units per inch).
+    pw, ph, legend_h = 44.0, 55.0, 3.5
+    fig = plt.figure(figsize=(2 * pw / 10, (2 * ph + legend_h) / 10))
+
+    def panel(col: int, row: int, centre: float) -> Axes:
+        a = fig.add_axes(
+            (
+                col / 2,
+                (legend_h + (1 - row) * ph) / (2 * ph + legend_h),
+                0.5,
+                ph / (2 * ph + legend_h),
+            )
+        )
+        a.set_xlim(centre - pw / 2, centre + pw / 2)
+        a.set_ylim(0, ph)
+        a.set_aspect("equal")
+        a.axis("off")
+        return a
+
     th = 3.4  # token boxes' height
-    in_y, st_y, st_h, out_y = 15.5, 22, 11, 38
+    in_y, st_y, st_h, out_y = 13.5, 20, 11, 36
     mask_y, cell = 2.3, 1.7
     mid = mask_y + 2 * cell  # the middle of a 4 x 4 mask
 
     def title(x: float, w: float, name: str, example: str, color: str) -> None:
-        label(ax, x + w / 2, 58, name, size=14, weight="bold", color=color)
-        label(ax, x + w / 2, 54.8, example, size=11.5)
+        label(ax, x + w / 2, 52.5, name, size=13, weight="bold", color=color)
+        label(ax, x + w / 2, 49.3, example, size=11)
 
     def what(x: float, w: float, text: str) -> None:
-        label(ax, x + w / 2, 47.5, text, size=11, style="italic")
+        label(ax, x + w / 2, 44.5, text, size=10.5, style="italic")
 
     def mask_caption(x: float, text: str) -> None:
-        label(ax, x, mid, text, size=10.5, ha="left", va="center")
+        label(ax, x, mid, text, size=10, ha="left", va="center")
 
     # Encoder (BERT).
     x0, tw = 1, 5.4
+    ax = panel(0, 0, x0 + 12)
     title(x0, 23, "Encoder", "BERT, MiniLM", BLUE)
     xs = tokens(ax, x0, in_y, ["[CLS]", "a", "[MASK]", "film"], tw, th, size=10)
     _fan(ax, xs, in_y + th, st_y)
-    _stack(
-        ax,
-        x0,
-        st_y,
-        4 * tw + 1.2,
-        st_h,
-        "N blocks:\nbidirectional\nself-attention\n+ feed-forward",
-        BLUE,
-    )
+    stack_text = "N blocks:\nbidirectional\nself-attention\n+ feed-forward"
+    _stack(ax, x0, st_y, 4 * tw + 1.2, st_h, stack_text, BLUE)
     _fan(ax, xs, st_y + st_h + 1, out_y)
     fills = [None, None, TINT[VERMILLION], None]
     tokens(ax, x0, out_y, ["h", "h", "great", "h"], tw, th, size=10, fills=fills)
     what(x0, 23, "predict the masked token\nfrom both sides")
     grid(ax, x0 + 1, mask_y, lambda i, j: True, 4, 4, cell, BLUE)
-    mask_caption(x0 + 1 + 4 * cell + 1, "every token\nsees every\ntoken")
+    mask_caption(x0 + 1 + 4 * cell + 1, "every token sees\nevery token")
 
     # Decoder (GPT).
-    x0 = 29
+    ax = panel(1, 0, x0 + 12)
     title(x0, 23, "Decoder", "GPT, GPT-2", ORANGE)
     xs = tokens(ax, x0, in_y, ["a", "film", "was", "so"], tw, th, size=10)
     _fan(ax, xs, in_y + th, st_y)
-    _stack(
-        ax,
-        x0,
-        st_y,
-        4 * tw + 1.2,
-        st_h,
-        "N blocks:\ncausal (masked)\nself-attention\n+ feed-forward",
-        ORANGE,
-    )
+    stack_text = "N blocks:\ncausal (masked)\nself-attention\n+ feed-forward"
+    _stack(ax, x0, st_y, 4 * tw + 1.2, st_h, stack_text, ORANGE)
     _fan(ax, xs, st_y + st_h + 1, out_y)
-    tokens(
-        ax, x0, out_y, ["film", "was", "so", "good"], tw, th, size=10, fills=[TINT[VERMILLION]] * 4
-    )
+    outs = ["film", "was", "so", "good"]
+    tokens(ax, x0, out_y, outs, tw, th, size=10, fills=[TINT[VERMILLION]] * 4)
     what(x0, 23, "predict the next token\nat every position")
     grid(ax, x0 + 1, mask_y, lambda i, j: j <= i, 4, 4, cell, ORANGE)
-    mask_caption(x0 + 1 + 4 * cell + 1, "a token sees\nitself and the\npast only")
+    mask_caption(x0 + 1 + 4 * cell + 1, "a token sees itself\nand the past only")
 
     # Encoder-decoder (T5).
-    x0, ew, dw = 57, 4.3, 4.8
-    title(x0, 44, "Encoder-decoder", "T5", PURPLE)
+    x0, ew, dw = 0, 4.3, 4.8
+    ax = panel(0, 1, x0 + 21.5)
+    title(x0, 43, "Encoder-decoder", "T5", PURPLE)
     xs = tokens(ax, x0, in_y, ["a", "<X>", "was", "<Y>"], ew, th, size=10, gap=0.3)
     _fan(ax, xs, in_y + th, st_y)
     enc_w = 4 * ew + 0.9
-    _stack(
-        ax, x0, st_y, enc_w, st_h, "encoder:\nbidirectional\nself-attention\n+ feed-forward", BLUE
-    )
-    dx = x0 + 28
+    stack_text = "encoder:\nbidirectional\nself-attention\n+ feed-forward"
+    _stack(ax, x0, st_y, enc_w, st_h, stack_text, BLUE)
+    dx = x0 + 27
     xs_d = tokens(ax, dx, in_y, ["<s>", "<X>", "film"], dw, th, size=10, gap=0.3)
     _fan(ax, xs_d, in_y + th, st_y)
     dec_w = 3 * dw + 0.6
-    _stack(
-        ax,
-        dx,
-        st_y,
-        dec_w,
-        st_h,
-        "decoder:\ncausal self-attn.\n+ cross-attn.\n+ feed-forward",
-        ORANGE,
-    )
+    stack_text = "decoder:\ncausal self-attn.\n+ cross-attn.\n+ feed-forward"
+    _stack(ax, dx, st_y, dec_w, st_h, stack_text, ORANGE)
     # Cross-attention: every decoder block reads the encoder's output vectors.
     y_cross = st_y + 0.45 * st_h
+    gap_mid = (x0 + enc_w + 1.2 + dx) / 2
     arrow(ax, (x0 + enc_w + 1.2, y_cross), (dx, y_cross), color=PURPLE, width=2.4)
-    label(ax, (x0 + enc_w + 1.2 + dx) / 2, y_cross + 4.3, "encoder\noutput", size=10, color=PURPLE)
+    label(ax, gap_mid, y_cross + 4.3, "encoder\noutput", size=10, color=PURPLE)
     label(
         ax,
-        (x0 + enc_w + 1.2 + dx) / 2,
-        y_cross - 3.6,
+        gap_mid,
+        y_cross - 1.4,
         "keys and\nvalues of\ncross-attn.",
         size=9.5,
         color=PURPLE,
         va="top",
     )
     _fan(ax, xs_d, st_y + st_h + 1, out_y)
-    tokens(
-        ax,
-        dx,
-        out_y,
-        ["<X>", "film", "<Y>"],
-        dw,
-        th,
-        size=10,
-        gap=0.3,
-        fills=[TINT[VERMILLION]] * 3,
-    )
+    outs = ["<X>", "film", "<Y>"]
+    tokens(ax, dx, out_y, outs, dw, th, size=10, gap=0.3, fills=[TINT[VERMILLION]] * 3)
     what(
         x0,
-        44,
+        43,
         "the decoder writes out the dropped spans:\n<X> film <Y> good (input: a film was good)",
     )
     grid(ax, x0 + 1, mask_y, lambda i, j: True, 4, 4, cell, BLUE)
     label(ax, x0 + 1 + 2 * cell, mask_y - 1.2, "encoder", size=10)
-    grid(ax, x0 + 13, mask_y, lambda i, j: j <= i, 3, 3, cell, ORANGE)
-    label(ax, x0 + 13 + 1.5 * cell, mask_y - 1.2, "decoder self", size=10)
-    grid(ax, x0 + 24, mask_y, lambda i, j: True, 3, 4, cell, PURPLE)
-    label(ax, x0 + 24 + 2 * cell, mask_y - 1.2, "cross", size=10)
-    mask_caption(x0 + 24 + 4 * cell + 1, "3 decoder\nqueries x 4\ninput keys")
+    grid(ax, x0 + 12, mask_y, lambda i, j: j <= i, 3, 3, cell, ORANGE)
+    label(ax, x0 + 12 + 1.5 * cell, mask_y - 1.2, "decoder self", size=10)
+    grid(ax, x0 + 23, mask_y, lambda i, j: True, 3, 4, cell, PURPLE)
+    label(ax, x0 + 23 + 2 * cell, mask_y - 1.2, "cross", size=10)
+    mask_caption(x0 + 23 + 4 * cell + 1, "3 decoder\nqueries x 4\ninput keys")
 
     # Vision transformer.
-    x0 = 105
+    x0 = 0
+    ax = panel(1, 1, x0 + 12)
     title(x0, 24, "Vision transformer", "ViT", GREEN)
-    px, py, ps = x0, in_y - 0.6, 1.5  # the image, cut into 3 x 3 patches
+    px, py, ps = x0 - 2, in_y - 0.6, 1.5  # the image, cut into 3 x 3 patches
     shades = [
         "#8CC9B5",
         "#CCEBE2",
@@ -497,32 +488,25 @@ def architectures(png_dir: Path | None) -> Path:
         ax.add_patch(patch)
     label(ax, px + 1.5 * ps, py - 1.3, "image", size=10)
     arrow(ax, (px + 3 * ps + 0.2, in_y + th / 2), (px + 3 * ps + 1.6, in_y + th / 2), width=1.2)
-    vx, vw = x0 + 6.3, 4.2
+    vx, vw = px + 6.3, 4.4
     xs = tokens(ax, vx, in_y, ["[CLS]", "p1", "…", "p9"], vw, th, color=GREEN, size=10, gap=0.3)
     _fan(ax, xs, in_y + th, st_y)
-    _stack(
-        ax,
-        vx,
-        st_y,
-        4 * vw + 0.9,
-        st_h,
-        "N blocks:\nbidirectional\nself-attention\n+ feed-forward",
-        GREEN,
-    )
+    stack_text = "N blocks:\nbidirectional\nself-attention\n+ feed-forward"
+    _stack(ax, vx, st_y, 4 * vw + 0.9, st_h, stack_text, GREEN)
     arrow(ax, (xs[0], st_y + st_h + 1), (xs[0], out_y), width=1.2)
-    box(ax, vx - 0.5, out_y, 9.5, th, "class label", color=VERMILLION, size=10)
-    what(x0 + 2, 22, "patches are the tokens;\nclassify from [CLS]")
+    box(ax, vx - 0.5, out_y, 10, th, "class label", color=VERMILLION, size=10)
+    what(x0, 24, "image patches are the tokens;\nclassify from [CLS]")
     grid(ax, vx, mask_y, lambda i, j: True, 4, 4, cell, GREEN)
-    mask_caption(vx + 4 * cell + 1, "every patch\nsees every\npatch")
+    mask_caption(vx + 4 * cell + 1, "every patch sees\nevery patch")
 
-    label(
-        ax,
-        1,
-        11.9,
-        "attention masks (row: query, column: key; filled: may attend, white: blocked)",
-        size=11,
-        ha="left",
-        weight="bold",
+    fig.text(
+        0.01,
+        0.5 * legend_h / (2 * ph + legend_h),
+        "Bottom of each panel: its attention masks (row: query, column: key; "
+        "filled: may attend, white: blocked).",
+        fontsize=10.5,
+        va="center",
+        color=INK,
     )
     return save(
         fig,
@@ -544,7 +528,7 @@ def architectures(png_dir: Path | None) -> Path:
 
 
 def masking(png_dir: Path | None) -> Path:
-    fig, ax = canvas(13.0, 6.0, 130, 60)
+    fig, ax = canvas(WIDTH, 6.2, 88, 62)
     words = [
         "[CLS]",
         "the",
@@ -561,21 +545,21 @@ def masking(png_dir: Path | None) -> Path:
     ]
     chosen = {2: "[MASK]", 4: "[MASK]", 7: "river", 10: "sense"}
     kinds = {2: "[MASK]", 4: "[MASK]", 7: "random", 10: "unchanged"}
-    tw, th, gap, x0 = 7.0, 3.6, 0.5, 35
+    tw, th, gap, x0 = 6.6, 3.4, 0.6, 1.2
     xs = [x0 + k * (tw + gap) + tw / 2 for k in range(len(words))]
-    rows = {"text": 53, "chosen": 44.5, "input": 36, "model": 19, "loss": 8.5}
+    rows = {"text": 53, "chosen": 42, "input": 31, "model": 18.5, "loss": 8.5}
     special = {0, len(words) - 1}
 
-    def row_label(y: float, title: str, sub: str) -> None:
-        label(ax, 1, y + th / 2 + 1.0, title, size=12, ha="left", weight="bold")
-        label(ax, 1, y + th / 2 - 1.6, sub, size=10.5, ha="left", va="center")
+    def row_label(y: float, text: str) -> None:
+        white = {"facecolor": "white", "edgecolor": "none", "pad": 1.0}
+        label(ax, 0.4, y + th + 2.0, text, size=11, ha="left", weight="bold", bbox=white)
 
-    row_label(rows["text"], "1. a row of tokens", "special tokens are never chosen")
+    row_label(rows["text"], "1. A row of tokens. Special tokens ([CLS], [SEP]) are never chosen.")
     fills = [GREY_TINT if k in special else "white" for k in range(len(words))]
-    tokens(ax, x0, rows["text"], words, tw, th, size=10.5, gap=gap, fills=fills)
+    tokens(ax, x0, rows["text"], words, tw, th, size=10, gap=gap, fills=fills)
 
     row_label(
-        rows["chosen"], "2. choose positions at random", "15% in BERT, 40% in chapter 3's recipe"
+        rows["chosen"], "2. Choose positions at random: 15% in BERT, 40% in chapter 3's recipe."
     )
     for k, x in enumerate(xs):
         if k in chosen:
@@ -587,60 +571,43 @@ def masking(png_dir: Path | None) -> Path:
                 th,
                 words[k],
                 color=VERMILLION,
-                size=10.5,
+                size=10,
                 weight="bold",
             )
             arrow(ax, (x, rows["text"]), (x, rows["chosen"] + th), color=VERMILLION, width=1.2)
         else:
             ax.plot([x], [rows["chosen"] + th / 2], marker="o", markersize=3, color=GREY)
 
-    row_label(rows["input"], "3. corrupt the chosen ones", "80% [MASK], 10% random, 10% kept")
+    row_label(
+        rows["input"],
+        "3. Corrupt each chosen position: 80% [MASK], 10% a random token, 10% unchanged.",
+    )
     corrupt = {"[MASK]": TINT[VERMILLION], "random": TINT[ORANGE], "unchanged": TINT[SKY]}
     for k, x in enumerate(xs):
         word = chosen.get(k, words[k])
         fill = corrupt[kinds[k]] if k in chosen else fills[k]
-        box(ax, x - tw / 2, rows["input"], tw, th, word, color=GREY, fill=fill, size=10.5)
+        box(ax, x - tw / 2, rows["input"], tw, th, word, color=GREY, fill=fill, size=10)
         if k in chosen:
             arrow(ax, (x, rows["chosen"]), (x, rows["input"] + th), color=VERMILLION, width=1.2)
-            label(ax, x, rows["input"] - 1.6, kinds[k], size=10, style="italic")
+            label(ax, x, rows["input"] - 1.5, kinds[k], size=10, style="italic")
         else:
-            ax.plot([x, x], [rows["text"], rows["input"] + th], color="#BBBBBB", linewidth=0.8)
-    # The split of the chosen positions, as one bar.
-    bx, by, bw = 1, 28, 30
-    for start, frac, color in [(0, 0.8, VERMILLION), (0.8, 0.1, ORANGE), (0.9, 0.1, SKY)]:
-        ax.add_patch(
-            Rectangle(
-                (bx + start * bw, by),
-                frac * bw,
-                3.0,
-                facecolor=TINT[color],
-                edgecolor=color,
-                linewidth=1.2,
-            )
-        )
-    label(ax, bx + 0.4 * bw, by + 1.5, "80%: [MASK]", size=10.5)
-    label(ax, bx + bw, by - 0.7, "10%: random token, 10%: unchanged", size=10, ha="right", va="top")
+            line = [rows["text"], rows["input"] + th]
+            ax.plot([x, x], line, color="#BBBBBB", linewidth=0.8, zorder=0.5)
 
-    row_label(rows["model"], "4. the encoder reads", "the whole corrupted row")
     width = xs[-1] + tw / 2 - x0
     box(
         ax,
         x0,
         rows["model"],
         width,
-        6.5,
-        "Transformer encoder (bidirectional) + prediction head",
+        5.5,
+        "4. The encoder (bidirectional) + prediction head reads the whole corrupted row",
         color=BLUE,
-        size=12,
+        size=11,
     )
     for x in xs:
-        arrow(ax, (x, rows["input"] - 2.8), (x, rows["model"] + 6.5), color=GREY, width=0.9)
+        arrow(ax, (x, rows["input"] - 2.8), (x, rows["model"] + 5.5), color=GREY, width=0.9)
 
-    row_label(
-        rows["loss"],
-        "5. the loss: chosen positions only",
-        "-log p(original token), label -100 elsewhere",
-    )
     for k, x in enumerate(xs):
         if k in chosen:
             arrow(ax, (x, rows["model"]), (x, rows["loss"] + th), color=VERMILLION, width=1.6)
@@ -652,18 +619,18 @@ def masking(png_dir: Path | None) -> Path:
                 th,
                 words[k],
                 color=VERMILLION,
-                size=10.5,
+                size=10,
                 weight="bold",
             )
         else:
             label(ax, x, rows["loss"] + th / 2, "-100", size=10, color=GREY)
     label(
         ax,
-        x0,
-        rows["loss"] - 1.6,
-        "The random and unchanged tokens are predicted too: the model cannot tell which visible "
-        "tokens are the\noriginals, so it must represent every token well. No loss at -100: "
-        "the output layer is needed only at the chosen positions.",
+        0.4,
+        rows["loss"] - 1.3,
+        "5. The loss: -log p(original token) at the chosen positions only; label -100: no loss.\n"
+        "The random and unchanged tokens are predicted too: the model cannot tell which visible\n"
+        "tokens are the originals, so it must represent every token well.",
         size=10.5,
         ha="left",
         va="top",
@@ -715,63 +682,81 @@ def _picture(
 
 
 def simclr(png_dir: Path | None) -> Path:
-    fig, ax = canvas(13.0, 5.6, 130, 56)
-    _picture(ax, 2, 22, 10)
-    label(ax, 7, 19.5, "image x", size=12)
-    # Two random augmentations.
-    rows = {"i": 38, "j": 6}
+    fig, ax = canvas(WIDTH, 5.9, 88, 59)
+    rows = {"i": 44, "j": 27}  # lower edge of each branch's 8-unit-high boxes
+    _picture(ax, 0.5, 34, 9)
+    label(ax, 5, 32.2, "image x", size=11)
     for name, y in rows.items():
-        arrow(ax, (12.5, 27), (20, y + 5), rad=0.0)
-        _picture(ax, 21, y, 10, gray=(name == "j"), crop=(name == "i"))
-    label(ax, 13.2, 40, "t ~ T", size=12, style="italic")
-    label(ax, 13.2, 14, "t' ~ T", size=12, style="italic")
-    label(ax, 26, rows["i"] + 12.2, "view $x_i$ (crop, flip)", size=11.5)
-    label(ax, 26, rows["j"] - 2.2, "view $x_j$ (crop, colour, grey)", size=11.5)
-    for name, y in rows.items():
-        sub = name
-        arrow(ax, (31.5, y + 5), (36, y + 5))
-        box(ax, 36, y + 1, 14, 8, "encoder $f$\n(ResNet)", color=BLUE, size=11.5)
-        arrow(ax, (50, y + 5), (54, y + 5))
-        box(ax, 54, y + 2.5, 7, 5, f"$h_{sub}$", color=GREY, size=12)
-        arrow(ax, (61, y + 5), (65, y + 5))
-        box(ax, 65, y + 1, 14, 8, "projection $g$\n(2-layer MLP)", color=PURPLE, size=11.5)
-        arrow(ax, (79, y + 5), (83, y + 5))
-        box(ax, 83, y + 2.5, 7, 5, f"$z_{sub}$", color=VERMILLION, size=12)
-    # Shared weights.
-    for x in (43, 72):
-        ax.plot([x, x], [16, 38], linestyle=":", color=GREY, linewidth=1.5)
-    label(ax, 57.5, 27, "the same $f$ and $g$\n(shared weights) for all views", size=11, color=GREY)
-    label(ax, 57.5, 53.5, "representation $h = f(x)$: used downstream", size=11, color=INK)
-    arrow(ax, (57.5, 52), (57.5, 48), color=GREY, width=1.0)
-    # NT-Xent.
-    arrow(ax, (90, rows["i"] + 5), (95, 31), rad=-0.15)
-    arrow(ax, (90, rows["j"] + 5), (95, 19), rad=0.15)
-    box(ax, 95, 8, 34, 33, "", color=VERMILLION, fill="white")
-    label(ax, 112, 38, "NT-Xent loss for view i", size=12, weight="bold", color=VERMILLION)
-    # The 2N views of a batch (N = 4 here), seen from view i.
-    n2 = 8
-    cx = [99.3 + k * 3.6 for k in range(n2)]
-    kinds = ["self", "positive"] + ["negative"] * (n2 - 2)
-    colors = {"self": "white", "positive": GREEN, "negative": VERMILLION}
-    for x, kind in zip(cx, kinds, strict=True):
-        ax.add_patch(
-            plt.Circle((x, 32.5), 1.3, facecolor=colors[kind], edgecolor=INK, linewidth=1.0)
-        )
-    label(ax, cx[0], 32.5, "i", size=10)
-    label(ax, cx[1], 32.5, "j", size=10, color="white", weight="bold")
-    label(ax, 112, 29, "N = 4 images in a batch: 2N = 8 views", size=10.5)
-    for y, color, text in [
-        (25, GREEN, "$z_j$: the positive, pulled closer"),
-        (21.8, VERMILLION, "2N−2 negatives: pushed away"),
-        (18.6, "white", "$z_i$ itself: left out of the sum"),
-    ]:
-        ax.add_patch(plt.Circle((97.6, y), 0.9, facecolor=color, edgecolor=INK, linewidth=0.8))
-        label(ax, 99.3, y, text, size=10.5, ha="left")
+        arrow(ax, (9.8, 38.5), (14.6, y + 4), rad=0.0)
+        _picture(ax, 15, y, 8, gray=(name == "j"), crop=(name == "i"))
+    label(ax, 13, 41.5, "t ~ T", size=11, style="italic", ha="left")
+    label(ax, 13, 36.4, "t' ~ T", size=11, style="italic", ha="left")
+    label(ax, 19, rows["i"] + 9.8, "view $x_i$: crop, flip", size=10.5)
+    label(ax, 19, rows["j"] - 1.8, "view $x_j$: crop, colour, grey", size=10.5)
+    for sub, y in rows.items():
+        arrow(ax, (23.3, y + 4), (26, y + 4))
+        box(ax, 26, y, 12, 8, "encoder $f$\n(ResNet)", color=BLUE, size=10.5)
+        arrow(ax, (38, y + 4), (40.5, y + 4))
+        box(ax, 40.5, y + 1.5, 5.5, 5, f"$h_{sub}$", color=GREY, size=11)
+        arrow(ax, (46, y + 4), (48.5, y + 4))
+        box(ax, 48.5, y, 14, 8, "projection $g$\n(2-layer MLP)", color=PURPLE, size=10.5)
+        arrow(ax, (62.5, y + 4), (65, y + 4))
+        box(ax, 65, y + 1.5, 5.5, 5, f"$z_{sub}$", color=VERMILLION, size=11)
+    label(
+        ax, 44, 39.5, "the same $f$ and $g$ (shared weights) for every view", size=10.5, color=GREY
+    )
+    label(ax, 43.2, 57, "representation $h = f(x)$: used downstream", size=10.5)
+    arrow(ax, (43.2, 55.6), (43.2, rows["i"] + 6.6), color=GREY, width=1.0)
+    # NT-Xent, below the two branches.
+    bx, by, bw, bh = 27, 0.5, 60.5, 21.5
+    box(ax, bx, by, bw, bh, "", color=VERMILLION, fill="white")
+    arrow(ax, (67.75, rows["j"] + 1.5), (67.75, by + bh), color=VERMILLION, width=1.6)
+    arrow(ax, (70.5, rows["i"] + 4), (76, by + bh), color=VERMILLION, width=1.6, rad=-0.35)
     label(
         ax,
-        112,
-        13.2,
-        "a softmax over the 2N−1 other views:\nlogits = cosine similarity / τ, target = j;\nthe loss averages this over all 2N views",
+        bx + bw / 2,
+        by + bh - 2.4,
+        "NT-Xent loss for view i",
+        size=12,
+        weight="bold",
+        color=VERMILLION,
+    )
+    # The 2N views of a batch (N = 4 here), seen from view i.
+    cx = [bx + 6 + k * 4.2 for k in range(8)]
+    kinds = ["self", "positive"] + ["negative"] * 6
+    colors = {"self": "white", "positive": GREEN, "negative": VERMILLION}
+    cy = by + 10.5
+    for x, kind in zip(cx, kinds, strict=True):
+        ax.add_patch(plt.Circle((x, cy), 1.4, facecolor=colors[kind], edgecolor=INK, linewidth=1.0))
+    label(ax, cx[0], cy, "i", size=10)
+    label(ax, cx[1], cy, "j", size=10, color="white", weight="bold")
+    label(ax, cx[0], cy + 3.3, "itself:\nleft out", size=9.5, va="bottom")
+    label(
+        ax,
+        cx[1] + 0.6,
+        cy + 3.3,
+        "positive:\npulled in",
+        size=9.5,
+        va="bottom",
+        color=GREEN,
+        ha="left",
+    )
+    label(
+        ax,
+        (cx[2] + cx[-1]) / 2 + 2.5,
+        cy + 3.3,
+        "2N−2 negatives:\npushed apart",
+        size=9.5,
+        va="bottom",
+        color=VERMILLION,
+    )
+    label(ax, cx[-1] + 2.5, cy, "a batch of N = 4\nimages: 2N = 8 views", size=10, ha="left")
+    label(
+        ax,
+        bx + bw / 2,
+        by + 3.8,
+        "a softmax over the 2N−1 other views, logits = cosine similarity / τ, target j;\n"
+        "the loss averages this over all 2N views",
         size=10.5,
     )
     return save(
@@ -792,41 +777,45 @@ def simclr(png_dir: Path | None) -> Path:
 
 
 def finetuning(png_dir: Path | None) -> Path:
-    fig, ax = canvas(13.0, 5.9, 130, 59)
+    fig, ax = canvas(WIDTH, 8.4, 88, 84)
     frozen = {"color": GREY, "fill": GREY_TINT}
     trained = {"color": ORANGE, "fill": TINT[ORANGE]}
     variants = [
         ("linear probe", "the head only", ["frozen"] * 7, False),
-        ("partial fine-tuning", "the top 2 blocks + head", ["frozen"] * 5 + ["trained"] * 2, False),
+        (
+            "partial fine-tuning",
+            "the top 2 blocks\nand the head",
+            ["frozen"] * 5 + ["trained"] * 2,
+            False,
+        ),
         ("full fine-tuning", "every weight", ["trained"] * 7, False),
-        ("LoRA", "small A, B + head", ["frozen"] * 7, True),
+        ("LoRA", "small A, B in every\nblock and the head", ["frozen"] * 7, True),
     ]
-    bw, bh, x0, base = 15, 3.5, 2, 9
+    bw, bh, base = 13.5, 3.2, 39
     names = ["embeddings"] + [f"block {k}" for k in range(1, 7)]
     for v, (name, sub, parts, lora) in enumerate(variants):
-        x = x0 + v * 22
-        label(ax, x + bw / 2, 54, name, size=13, weight="bold")
-        label(ax, x + bw / 2, 51, f"trains {sub}", size=11)
+        x = 1 + v * 22
+        label(ax, x + bw / 2 + (1.8 if lora else 0), 81.5, name, size=12, weight="bold")
+        label(ax, x + bw / 2 + (1.8 if lora else 0), 77.3, f"trains {sub}", size=10.5)
         for k, (part, text) in enumerate(zip(parts, names, strict=True)):
-            y = base + k * (bh + 0.9)
-            box(ax, x, y, bw, bh, text, size=10.5, **(frozen if part == "frozen" else trained))
+            y = base + k * (bh + 0.8)
+            box(ax, x, y, bw, bh, text, size=10, **(frozen if part == "frozen" else trained))
             if lora and k > 0:
-                box(ax, x + bw + 0.5, y + 0.3, 3.4, bh - 0.6, "A,B", size=8.5, **trained)
-        y_head = base + 7 * (bh + 0.9) + 0.6
-        box(ax, x, y_head, bw, bh, "head (new)", size=10.5, **trained)
-        arrow(ax, (x + bw / 2, base - 2.6), (x + bw / 2, base), width=1.2)
-        label(ax, x + bw / 2, base - 4, "sentence", size=10.5)
+                box(ax, x + bw + 0.5, y + 0.2, 4.2, bh - 0.4, "A,B", size=9, **trained)
+        y_head = base + 7 * (bh + 0.8) + 0.5
+        box(ax, x, y_head, bw, bh, "head (new)", size=10, **trained)
+        arrow(ax, (x + bw / 2, base - 2.3), (x + bw / 2, base), width=1.2)
+        label(ax, x + bw / 2, base - 3.6, "sentence", size=10)
     # The colour key.
-    box(ax, 2, 0.3, 4, 2.2, "", **frozen)
-    label(ax, 7, 1.4, "frozen (pre-trained, not updated)", size=10.5, ha="left")
-    box(ax, 44, 0.3, 4, 2.2, "", **trained)
-    label(ax, 49, 1.4, "trained", size=10.5, ha="left")
-    # LoRA, zoomed in: one adapted projection.
-    zx = 92
+    box(ax, 1, 31.2, 3.5, 2.2, "", **frozen)
+    label(ax, 5.5, 32.3, "frozen (pre-trained, not updated)", size=10.5, ha="left")
+    box(ax, 45, 31.2, 3.5, 2.2, "", **trained)
+    label(ax, 49.5, 32.3, "trained", size=10.5, ha="left")
+    # LoRA, zoomed in: one adapted projection, from input x (left) to output h (right).
     frame = FancyBboxPatch(
-        (zx - 1, 3),
-        38,
-        54,
+        (0.5, 0.5),
+        87,
+        28,
         boxstyle="round,pad=0,rounding_size=0.8",
         facecolor="white",
         edgecolor=ORANGE,
@@ -834,36 +823,46 @@ def finetuning(png_dir: Path | None) -> Path:
         linestyle="--",
     )
     ax.add_patch(frame)
-    label(ax, zx + 18, 54, "LoRA: one adapted matrix", size=12.5, weight="bold", color=ORANGE)
-    label(ax, zx + 18, 50.5, "(a query or value projection)", size=10.5, color=ORANGE)
-    label(ax, zx + 18, 45.5, "$h = Wx + \\frac{\\alpha}{r}\\,BAx$", size=13)
-    box(ax, zx + 9, 10, 18, 4, "input $x$ ($d_{in}$)", color=GREY, fill="white", size=11)
-    box(
-        ax,
-        zx + 1,
-        19,
-        15,
-        15,
-        "$W$\n$d_{out} \\times d_{in}$\n\npre-trained,\nfrozen",
-        size=11,
-        **frozen,
-    )
-    box(ax, zx + 20, 18.5, 14, 6, "$A$: $r \\times d_{in}$\nrandom init", size=10.5, **trained)
-    box(ax, zx + 20, 29, 14, 6, "$B$: $d_{out} \\times r$\ninitialised to 0", size=10.5, **trained)
-    arrow(ax, (zx + 14, 14), (zx + 8.5, 19))
-    arrow(ax, (zx + 22, 14), (zx + 27, 18.5))
-    arrow(ax, (zx + 27, 24.5), (zx + 27, 29))
-    label(ax, zx + 28, 26.8, "rank $r$", size=10.5, color=ORANGE, ha="left")
-    ax.add_patch(plt.Circle((zx + 18, 40), 1.5, facecolor="white", edgecolor=INK, linewidth=1.4))
-    label(ax, zx + 18, 40.1, "+", size=14, weight="bold")
-    arrow(ax, (zx + 8.5, 34), (zx + 16.7, 39.3))
-    arrow(ax, (zx + 27, 35), (zx + 19.3, 39.3))
-    label(ax, zx + 28.5, 38.5, "$\\times\\,\\alpha/r$", size=11, color=ORANGE)
     label(
         ax,
-        zx + 18,
-        6.2,
-        "B = 0 at the start: training begins\nexactly at the pre-trained model",
+        2,
+        25.5,
+        "LoRA, zoomed in: one adapted matrix (a query or value projection)",
+        size=11.5,
+        weight="bold",
+        color=ORANGE,
+        ha="left",
+    )
+    box(ax, 2.5, 10.5, 9, 4, "input $x$", color=GREY, fill="white", size=10.5)
+    box(
+        ax,
+        17,
+        14,
+        17,
+        8.5,
+        "$W$: $d_{out} \\times d_{in}$\npre-trained, frozen",
+        size=10.5,
+        **frozen,
+    )
+    box(ax, 17, 2.5, 13, 8, "$A$: $r \\times d_{in}$\nrandom init", size=10.5, **trained)
+    box(ax, 35, 2.5, 15, 8, "$B$: $d_{out} \\times r$\ninitialised to 0", size=10.5, **trained)
+    arrow(ax, (11.5, 13.5), (17, 18))
+    arrow(ax, (11.5, 11.5), (17, 6.5))
+    arrow(ax, (30, 6.5), (35, 6.5))
+    label(ax, 32.5, 8.4, "$r$", size=10.5, color=ORANGE)
+    ax.add_patch(plt.Circle((55, 12.5), 1.6, facecolor="white", edgecolor=INK, linewidth=1.4))
+    label(ax, 55, 12.6, "+", size=14, weight="bold")
+    arrow(ax, (34, 18.2), (53.9, 13.7))
+    arrow(ax, (50, 6.5), (53.9, 11.3))
+    label(ax, 52.8, 5.5, "$\\times\\,\\alpha/r$", size=10.5, color=ORANGE, ha="left")
+    arrow(ax, (56.6, 12.5), (60, 12.5))
+    box(ax, 60, 10.5, 6, 4, "$h$", color=GREY, fill="white", size=11)
+    label(ax, 77, 17.5, "$h = Wx + \\frac{\\alpha}{r}\\,BAx$", size=12.5)
+    label(
+        ax,
+        77,
+        8.5,
+        "B = 0 at the start:\nthe adapted model\nbegins exactly as\nthe pre-trained one",
         size=10.5,
     )
     return save(
