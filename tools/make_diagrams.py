@@ -282,11 +282,11 @@ def two_stages(png_dir: Path | None) -> Path:
         9.5,
         20.5,
         12,
-        "pre-trained model\n\ngeneral\nrepresentations",
+        "",
         color=BLUE,
-        size=11,
-        weight="bold",
     )
+    label(ax, 35.75, 18.3, "pre-trained model", size=11, weight="bold")
+    label(ax, 35.75, 13.2, "general\nrepresentations", size=10.5)
     arrow(ax, (21, 22.5), (25.5, 18))
     arrow(ax, (21, 8.3), (25.5, 13))
     box(
@@ -313,13 +313,13 @@ def two_stages(png_dir: Path | None) -> Path:
         ax,
         73.5,
         9.5,
-        13,
+        13.8,
         12,
-        "task model\n\ne.g. sentiment\nclassifier",
+        "",
         color=ORANGE,
-        size=10.5,
-        weight="bold",
     )
+    label(ax, 80.4, 18.3, "task model", size=11, weight="bold")
+    label(ax, 80.4, 13.2, "e.g. a sentiment\nclassifier", size=10)
     arrow(ax, (46, 12), (51.5, 8.3), color=BLUE, width=2.2)
     arrow(ax, (70, 22.5), (73.5, 18))
     arrow(ax, (70, 8.3), (73.5, 13))
