@@ -254,12 +254,20 @@ def build_deck(notebook: Path, executed: Path | None, results: Path | None) -> s
         for c in section_between(cells, "## Summary", "## Exercises")
         if c["cell_type"] == "markdown"
     )
+    # The summary ends where the concept checks (with their answers) or the exercises begin,
+    # also when they share the summary's cell.
+    prose = re.split(r"^## (?:Concept checks|Exercises)\b", prose, flags=re.M)[0].strip()
     if prose:
         slides.append(f"<section><h2>Summary</h2>{markdown(prose)}</section>")
+    # The exercises: every "**Exercise ...**" line between "## Exercises" and "## References",
+    # also when "## Exercises" shares a cell with the summary.
+    text = "\n\n".join(_text(c) for c in cells if c["cell_type"] == "markdown")
+    after = re.split(r"^## Exercises\b", text, maxsplit=1, flags=re.M)[1:]
+    block = re.split(r"^## References\b", after[0], flags=re.M)[0] if after else ""
     exercises = [
-        re.sub(r"^\*\*(.+?)\*\*.*", r"\1", _text(c).strip().splitlines()[0])
-        for c in section_between(cells, "## Exercises", "## References")
-        if c["cell_type"] == "markdown" and _text(c).strip().startswith("**Exercise")
+        re.sub(r"^\*\*(.+?)\*\*.*", r"\1", line)
+        for line in block.splitlines()
+        if line.startswith("**Exercise")
     ]
     if exercises:
         items = "".join(f"<li>{inline(e)}</li>" for e in exercises)
