@@ -7,7 +7,7 @@ Introduced in chapter 1 (background); every chapter loads its data through ``loa
 1. ``PTLIB_DATA_DIR`` is set: the local copy ``$PTLIB_DATA_DIR/<name>/`` (CI uses the course's
    ``shared/data`` folder). Every file is checked against its sha256 in ``ptlib/manifest.json``
    (written by ``tools/make_manifest.py``). A missing or changed file is an error.
-2. Otherwise the user cache ``$PTLIB_CACHE_DIR/<name>/`` (default ``~/.cache/ptlib/data/<name>``).
+2. Otherwise the user cache ``$PTLIB_CACHE_DIR/data/<name>/`` (default ``~/.cache/ptlib/data/<name>``).
    The first call downloads the dataset's canonical public source into a temporary folder,
    converts it to the local layout where the local copy is a converted subset, and moves the
    folder into place. The sha256 of every file goes into a sidecar, ``.ptlib-download.json``,
@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ptlib import storage
 from ptlib.checksums import sha256_file
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +301,7 @@ def _split(spec: Dataset, split: str | None) -> str | None:
 
 
 def _cache_root() -> Path:
-    return Path(os.environ.get("PTLIB_CACHE_DIR") or "~/.cache/ptlib/data").expanduser()
+    return storage.cache_dir("data")
 
 
 def _root(name: str) -> tuple[Path, bool]:
@@ -458,9 +459,7 @@ def _fetch(spec: Dataset, folder: Path) -> None:
             )
         sidecar = {"dataset": spec.name, "urls": [u for u, _ in spec.source.urls], "files": record}
         (tmp / _SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n", encoding="utf-8")
-        if folder.exists():  # an incomplete earlier attempt (no sidecar)
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        storage.replace_dir(tmp, folder)  # an earlier attempt without a sidecar is replaced
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if differ:

@@ -19,10 +19,7 @@ the applications chapters reuse it.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -53,11 +50,10 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.utils import logging as hf_logging
 
-from ptlib import models, runtime
-from ptlib.checksums import MANIFEST, verify_manifest
+from ptlib import runtime, weights
 
 #: The default encoder: the offline, checksum-verified all-MiniLM-L6-v2 of chapter 1.
-DEFAULT_MODEL = models.MINILM_NAME
+DEFAULT_MODEL = weights.MINILM_NAME
 #: Folder name, in the model cache, of chapter 5's fine-tuned SST-2 classifier.
 CLASSIFIER_NAME = "minilm-sst2"
 
@@ -65,18 +61,18 @@ CLASSIFIER_NAME = "minilm-sst2"
 def resolve_model(name: str | Path) -> str:
     """Where to load the encoder ``name`` from: a local folder, or a Hugging Face Hub id.
 
-    ``"all-MiniLM-L6-v2"`` resolves to its verified folder (:func:`ptlib.models.minilm_path`);
+    ``"all-MiniLM-L6-v2"`` resolves to its verified folder (:func:`ptlib.weights.minilm_path`);
     an existing folder is used as it is; any other name is taken as a Hub id, which needs the
     internet (offline, with ``HF_HUB_OFFLINE=1``, it raises a ``ValueError`` that says so).
     Introduced in chapter 5 (fine-tuning).
     """
-    if str(name) == models.MINILM_NAME:
-        return str(models.minilm_path())
+    if str(name) == weights.MINILM_NAME:
+        return str(weights.minilm_path())
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
     if runtime.is_offline():
         raise ValueError(
-            f"{str(name)!r} is neither {models.MINILM_NAME!r} nor a local model folder, and "
+            f"{str(name)!r} is neither {weights.MINILM_NAME!r} nor a local model folder, and "
             "Hugging Face is set to offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE). Go online to "
             "download it from the Hub, or pass a folder written by save_pretrained."
         )
@@ -109,7 +105,7 @@ class MeanPoolingClassifier(nn.Module):
 
     @property
     def base_model(self) -> PreTrainedModel:
-        """The encoder, as for the library's models."""
+        """The encoder, as for the library's weights."""
         return self.encoder
 
     def forward(
@@ -125,7 +121,7 @@ class MeanPoolingClassifier(nn.Module):
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**inputs).last_hidden_state  # (batch, tokens, hidden)
-        pooled = models.mean_pool(hidden, attention_mask)  # (batch, hidden)
+        pooled = weights.mean_pool(hidden, attention_mask)  # (batch, hidden)
         logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
         loss = None if labels is None else F.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
@@ -820,27 +816,11 @@ def save_classifier(
     folder is replaced atomically. :func:`load_saved_classifier` reads it back.
     Introduced in chapter 5 (fine-tuning).
     """
-    from safetensors.torch import save_file
-
-    folder = Path(folder) if folder is not None else models.models_cache_dir() / CLASSIFIER_NAME
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-    try:
-        state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-        save_file(state, str(tmp / "model.safetensors"))
-        net.config.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        info = {"architecture": "ptlib.finetune.MeanPoolingClassifier", **(metadata or {})}
-        (tmp / "ptlib.json").write_text(
-            json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-        )
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+    folder = Path(folder) if folder is not None else weights.models_cache_dir() / CLASSIFIER_NAME
+    info = {"architecture": "ptlib.finetune.MeanPoolingClassifier", **(metadata or {})}
+    return weights.save_checkpoint(
+        folder, net.state_dict(), info, pretrained=(net.config, tokenizer)
+    )
 
 
 def load_saved_classifier(
@@ -853,21 +833,17 @@ def load_saved_classifier(
     checkpoint archive) is first checked against it. Safetensors only, no remote code.
     Introduced in chapter 5 (fine-tuning).
     """
-    from safetensors.torch import load_file
-
-    folder = Path(folder) if folder is not None else models.models_cache_dir() / CLASSIFIER_NAME
-    if not (folder / "model.safetensors").is_file():
-        raise models.WeightsError(
-            f"no saved classifier in {folder}: run notebooks/05_fine_tuning.ipynb, or unpack the "
-            "workshop's checkpoint archive (python tools/make_checkpoints.py --unpack ARCHIVE)"
-        )
-    if (folder / MANIFEST).is_file():
-        verify_manifest(folder)
+    folder = Path(folder) if folder is not None else weights.models_cache_dir() / CLASSIFIER_NAME
+    weights.verify_checkpoint(
+        folder,
+        f"no saved classifier in {folder}: run notebooks/05_fine_tuning.ipynb, or unpack the "
+        "workshop's checkpoint archive (python tools/make_checkpoints.py --unpack ARCHIVE)",
+    )
     config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     with torch.random.fork_rng(devices=[]):  # the random initialisation, overwritten below,
         encoder = AutoModel.from_config(config, add_pooling_layer=False)  # leaves the global
         net = MeanPoolingClassifier(encoder, config.num_labels)  # random state as it was
-    net.load_state_dict(load_file(str(folder / "model.safetensors")))
+    net.load_state_dict(weights.read_state(folder))
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     device = device if isinstance(device, torch.device) else runtime.get_device(device)
     return tokenizer, net.to(device).eval()

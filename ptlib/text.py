@@ -14,11 +14,10 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, process
 from tokenizers import models as tk_models
 from transformers import BertTokenizer, PreTrainedTokenizerBase
 
+from ptlib.objectives import IGNORE_INDEX
+
 #: BERT's special tokens, in the order they get ids 0 to 4 in a tokenizer trained here.
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-#: The label of a position that is not predicted (PyTorch's ``cross_entropy`` ignore index).
-IGNORE_INDEX = -100
 
 
 def train_wordpiece(

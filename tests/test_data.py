@@ -63,7 +63,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No PTLIB_DATA_DIR; the download cache in a temporary folder (returned)."""
     monkeypatch.delenv("PTLIB_DATA_DIR", raising=False)
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+    return tmp_path / "cache" / "data"
 
 
 # ---------------------------------------------------------------------------- registry
