@@ -1,5 +1,5 @@
-"""Tests of chapter 3's additions to ptlib.models: tiny BERT configs, the MLM recipe, and the
-load-or-pretrain cache."""
+"""Tests of ptlib.mlm (chapter 3): tiny BERT configs, the MLM recipe, and the load-or-pretrain
+cache."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Tests of ptlib.models: weight resolution and checksum, and embeddings checked against
-sentence-transformers, the library all-MiniLM-L6-v2 was published for."""
+"""ptlib.weights: where the pre-trained encoder comes from, how it is verified and run."""
 
 from __future__ import annotations
 
