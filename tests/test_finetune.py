@@ -278,10 +278,34 @@ def test_compute_metrics_for_trainer() -> None:
 
 
 def test_training_arguments_use_transformers_5_names() -> None:
-    args = finetune.training_arguments("unused", max_steps=7, warmup=0.2, device="cpu")
+    config = finetune.FinetuneConfig(max_steps=7, warmup=0.2, device="cpu")
+    args = finetune.training_arguments("unused", config)
     assert args.max_steps == 7 and args.warmup_steps == 0.2 and args.use_cpu
     assert args.eval_strategy == "no" and args.train_sampling_strategy == "group_by_length"
     assert args.report_to == [] or args.report_to == ["none"] or args.report_to == "none"
+
+
+def test_finetune_config_validates_and_plans_steps() -> None:
+    config = finetune.FinetuneConfig()
+    assert (config.epochs, config.min_steps, config.learning_rate) == (3.0, 50, 5e-5)
+    assert config.steps_for(800) == 75  # 3 epochs of 25 batches of 32
+    assert config.steps_for(100) == 50  # at least min_steps
+    assert finetune.make_config(max_steps=7).steps_for(10_000) == 7
+    assert finetune.make_config(config, epochs=1).steps_for(800) == 50
+    for bad in (
+        {"pooling": "max"},
+        {"layers": "some"},
+        {"layers": -1},
+        {"warmup": 1.5},
+        {"learning_rate": 0},
+        {"batch_size": 0},
+        {"dropout": 1.0},
+        {"max_steps": 0},
+    ):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            finetune.FinetuneConfig(**bad)
+    with pytest.raises(TypeError, match="lr"):
+        finetune.make_config(lr=1e-4)
 
 
 def test_resolve_model(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -341,7 +365,7 @@ def test_fine_tuned_classifier_runs_in_the_label_efficiency_runner(tiny_bert: Pa
 
     def make_model() -> finetune.FineTunedClassifier:
         return finetune.FineTunedClassifier(
-            tiny_bert, epochs=3, min_steps=30, learning_rate=3e-3, device="cpu"
+            tiny_bert, epochs=3, min_steps=30, batch_size=16, learning_rate=3e-3, device="cpu"
         )
 
     runs = evaluate.label_efficiency(
