@@ -182,7 +182,7 @@ def mlm_batches(
     Introduced in chapter 3 (masked language modelling).
     """
 
-    special = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
+    special = text.special_ids(tokenizer)
 
     def phase(seq_len: int) -> text.MLMBatches:
         rows = text.pack_sequences(ids, seq_len, tokenizer.cls_token_id, tokenizer.sep_token_id)

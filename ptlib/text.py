@@ -136,8 +136,7 @@ def mask_tokens(
     vocab_size: int,
     special_ids: Sequence[int] = (),
     mlm_probability: float = 0.15,
-    mask_fraction: float = 0.8,
-    random_fraction: float = 0.1,
+    corruption: tuple[float, float] = (0.8, 0.1),
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,9 +144,10 @@ def mask_tokens(
 
     Every position that is not special (``special_ids``, e.g. ``[CLS]``, ``[SEP]``, ``[PAD]``)
     and not padding (``attention_mask == 0``) is chosen with probability ``mlm_probability``
-    (15% in BERT). A chosen position is replaced by ``[MASK]`` with probability
-    ``mask_fraction`` (80%), by a token drawn uniformly from the non-special vocabulary with
-    probability ``random_fraction`` (10%), and left unchanged otherwise (10%).
+    (15% in BERT). ``corruption = (mask_fraction, random_fraction)``: a chosen position is
+    replaced by ``[MASK]`` with probability ``mask_fraction`` (80%), by a token drawn uniformly
+    from the non-special vocabulary with probability ``random_fraction`` (10%), and left
+    unchanged otherwise (10%).
     Returns ``(inputs, labels)``: the corrupted copy of ``input_ids``, and the original token at
     chosen positions with :data:`IGNORE_INDEX` (-100) everywhere else. ``input_ids`` is not
     modified. Pass a seeded ``generator`` for repeatable masks.
@@ -155,6 +155,7 @@ def mask_tokens(
     """
     if not 0.0 <= mlm_probability <= 1.0:
         raise ValueError(f"mlm_probability must be in [0, 1], got {mlm_probability}")
+    mask_fraction, random_fraction = corruption
     if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
         raise ValueError("mask_fraction and random_fraction must be >= 0 and sum to at most 1")
     ids = input_ids
@@ -178,6 +179,43 @@ def mask_tokens(
     inputs = torch.where(to_mask, torch.full_like(ids, mask_token_id), ids)
     inputs = torch.where(to_random, allowed[pick], inputs)
     return inputs, labels
+
+
+def special_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """The ids masking never chooses: ``[PAD]``, ``[CLS]`` and ``[SEP]`` of ``tokenizer``.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    return [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
+
+
+def masked_batches(
+    rows: torch.Tensor,
+    tokenizer: PreTrainedTokenizerBase,
+    rows_per_batch: int,
+    mlm_probability: float = 0.15,
+    seed: int = 1234,
+) -> list[dict[str, torch.Tensor]]:
+    """Fixed masked batches of packed ``rows`` for evaluation (e.g. with
+    :func:`ptlib.objectives.mlm_evaluate`): ``{"input_ids", "attention_mask", "labels"}`` of
+    ``rows_per_batch`` rows each, masked by :func:`mask_tokens` with one generator seeded with
+    ``seed``, so every model is scored on the same masked tokens.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    g = torch.Generator().manual_seed(seed)
+    special = special_ids(tokenizer)
+    batches = []
+    for start in range(0, len(rows), rows_per_batch):
+        inp, lab = mask_tokens(
+            rows[start : start + rows_per_batch],
+            tokenizer.mask_token_id,
+            len(tokenizer),
+            special,
+            mlm_probability,
+            generator=g,
+        )
+        batches.append({"input_ids": inp, "attention_mask": torch.ones_like(inp), "labels": lab})
+    return batches
 
 
 class MLMBatches:

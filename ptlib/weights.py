@@ -166,7 +166,6 @@ def embed(
     batch_size: int = 128,
     max_length: int = 128,
     normalize: bool = True,
-    device: str | torch.device | None = None,
     progress: bool = True,
     bf16: bool = True,
 ) -> np.ndarray:
@@ -182,15 +181,13 @@ def embed(
     fp32 elsewhere. On SST-2 sentences the bf16 embeddings have cosine similarity above 0.9999
     with the fp32 ones (the tests check > 0.999), and on a bf16-capable CPU they are computed
     about 2.5x faster. ``bf16=False`` computes in fp32, exactly as sentence-transformers does.
-    ``device`` is where the inputs are sent (default: the model's device).
+    The inputs go to the model's device.
     Introduced in chapter 1 (background).
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")
     texts = [str(t) for t in texts]
-    if device is None:
-        device = next(model.parameters()).device
-    device = torch.device(device)
+    device = next(model.parameters()).device
     dim = model.config.hidden_size
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)

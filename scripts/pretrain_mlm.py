@@ -208,20 +208,7 @@ def _validation(recipe: mlm.MLMRecipe, tokenizer) -> list[dict]:
     val_ids = mlm.mlm_corpus_ids(recipe, tokenizer, "valid")
     n = recipe.seq_len
     rows = text.pack_sequences(val_ids, n, tokenizer.cls_token_id, tokenizer.sep_token_id)
-    special = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
-    g = torch.Generator().manual_seed(1234)
-    out, per_batch = [], 8192 // n
-    for start in range(0, min(len(rows), 65536 // n), per_batch):
-        inp, lab = text.mask_tokens(
-            rows[start : start + per_batch],
-            tokenizer.mask_token_id,
-            len(tokenizer),
-            special,
-            0.15,
-            generator=g,
-        )
-        out.append({"input_ids": inp, "attention_mask": torch.ones_like(inp), "labels": lab})
-    return out
+    return text.masked_batches(rows[: 65536 // n], tokenizer, 8192 // n, 0.15, seed=1234)
 
 
 if __name__ == "__main__":
