@@ -9,7 +9,7 @@ time: :func:`load_classifier` (a head on the mean of the token vectors,
 :class:`MeanPoolingClassifier`, or the library's head on ``[CLS]``), :func:`set_trainable` (full
 fine-tuning, a linear probe, or partial fine-tuning of the top blocks), :func:`add_lora`
 (low-rank adapters), :class:`TextDataset`, :func:`training_arguments`, :func:`train_classifier`,
-:func:`predict_logits`, :func:`classification_metrics` and :func:`compute_metrics`.
+:func:`predict_logits` and :func:`compute_metrics`.
 :class:`FineTunedClassifier` wraps fine-tuning as a scikit-learn-style estimator, so
 :func:`ptlib.evaluate.label_efficiency` can run it at every label budget.
 
@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn import metrics
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import (
@@ -51,7 +50,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.utils import logging as hf_logging
 
-from ptlib import runtime, weights
+from ptlib import evaluate, runtime, weights
 
 #: The default encoder: the offline, checksum-verified all-MiniLM-L6-v2 of chapter 1.
 DEFAULT_MODEL = weights.MINILM_NAME
@@ -461,32 +460,6 @@ class TextDataset(torch.utils.data.Dataset):
         return self.items[i]
 
 
-def classification_metrics(
-    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, num_labels: int
-) -> dict[str, Any]:
-    """Accuracy, macro-averaged precision, recall and F1, and the confusion matrix.
-
-    Labels are the integers ``0 .. num_labels - 1``. Macro averages weigh every class the same;
-    a class that is never predicted has precision 0. ``confusion_matrix[i][j]`` counts examples
-    of true class ``i`` predicted as ``j``. Computed with scikit-learn.
-    Introduced in chapter 5 (fine-tuning).
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
-        raise ValueError(f"need two non-empty 1-D label arrays, got {y_true.shape}, {y_pred.shape}")
-    labels = list(range(num_labels))
-    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average="macro", zero_division=0
-    )
-    return {
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "precision": float(precision),
-        "recall": float(recall),
-        "macro_f1": float(f1),
-        "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
-    }
-
-
 def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
     """The ``compute_metrics`` function for ``Trainer``: accuracy and macro precision, recall, F1.
 
@@ -496,7 +469,9 @@ def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, tuple):
         logits = logits[0]
-    out = classification_metrics(labels, np.argmax(logits, axis=-1), num_labels=logits.shape[-1])
+    out = evaluate.classification_metrics(
+        labels, np.argmax(logits, axis=-1), num_labels=logits.shape[-1]
+    )
     del out["confusion_matrix"]
     return out
 
@@ -759,7 +734,7 @@ def finetune_classifier(
             net, tokenizer, eval["text"].tolist(), cfg.eval_batch_size, cfg.max_length, cfg.bf16
         )
     predictions = logits.argmax(axis=1)
-    out: dict[str, Any] = classification_metrics(y_eval, predictions, len(names))
+    out: dict[str, Any] = evaluate.classification_metrics(y_eval, predictions, len(names))
     out.update(label_names=names, predictions=predictions.tolist(), logits=logits, **info)
     out["eval_seconds"] = round(watch.seconds, 2)
     if keep_model:

@@ -17,7 +17,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
-from ptlib import data, finetune
+from ptlib import data, evaluate, finetune
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],
@@ -256,7 +256,7 @@ def test_text_dataset_tokenises_once_and_truncates(tiny_bert: Path) -> None:
 def test_classification_metrics_match_hand_computed_values() -> None:
     y_true = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
     y_pred = [0, 0, 1, 2, 1, 1, 0, 2, 2, 2]
-    m = finetune.classification_metrics(y_true, y_pred, num_labels=4)
+    m = evaluate.classification_metrics(y_true, y_pred, num_labels=4)
     # per class (0, 1, 2, 3): precision 2/3, 2/3, 3/4, 0; recall 2/4, 2/3, 3/3, 0
     assert m["accuracy"] == pytest.approx(0.7)
     assert m["precision"] == pytest.approx((2 / 3 + 2 / 3 + 3 / 4 + 0) / 4)
@@ -265,7 +265,7 @@ def test_classification_metrics_match_hand_computed_values() -> None:
     assert m["macro_f1"] == pytest.approx(sum(f1) / 4)
     assert m["confusion_matrix"][0] == [2, 1, 1, 0] and len(m["confusion_matrix"]) == 4
     with pytest.raises(ValueError):
-        finetune.classification_metrics([0, 1], [0], num_labels=2)
+        evaluate.classification_metrics([0, 1], [0], num_labels=2)
 
 
 def test_compute_metrics_for_trainer() -> None:
@@ -357,7 +357,6 @@ def test_train_classifier_checks_labels_and_returns_an_eval_mode_model(tiny_bert
 
 
 def test_fine_tuned_classifier_runs_in_the_label_efficiency_runner(tiny_bert: Path) -> None:
-    from ptlib import evaluate
 
     train, dev = _colour_table(120, seed=8), _colour_table(60, seed=9)
     ids = {"red": 0, "green": 1, "blue": 2}
