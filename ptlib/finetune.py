@@ -307,14 +307,6 @@ def load_classifier(
     return tokenizer, net
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """The number of parameters of ``model`` (only those with ``requires_grad`` if asked).
-
-    Introduced in chapter 2 (model types).
-    """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
 def _encoder_layers(model: nn.Module) -> nn.ModuleList:
     """The stack of transformer blocks of the encoder (the longest ModuleList in its body)."""
     n_layers = getattr(model.config, "num_hidden_layers", None)
@@ -347,7 +339,7 @@ def set_trainable(model: nn.Module, layers: str | int = "all") -> int:
     if layers == "all":
         for _, p in named:
             p.requires_grad_(True)
-        return count_parameters(model, trainable_only=True)
+        return weights.count_parameters(model, trainable_only=True)
     if layers == "head":
         layers = 0
     if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
@@ -367,7 +359,7 @@ def set_trainable(model: nn.Module, layers: str | int = "all") -> int:
     for _, p in named:
         if id(p) in trained:
             p.requires_grad_(True)
-    return count_parameters(model, trainable_only=True)
+    return weights.count_parameters(model, trainable_only=True)
 
 
 class LoRALinear(nn.Module):
@@ -420,7 +412,7 @@ def add_lora(
         parent_name, _, child = name.rpartition(".")
         parent = model.base_model.get_submodule(parent_name) if parent_name else model.base_model
         setattr(parent, child, LoRALinear(module, rank=rank, alpha=alpha))
-    return count_parameters(model, trainable_only=True)
+    return weights.count_parameters(model, trainable_only=True)
 
 
 class TextDataset(torch.utils.data.Dataset):
@@ -683,7 +675,7 @@ def train_classifier(
             "stopped_early": bool(budget is not None and budget.stopped_early),
             "train_seconds": round(watch.seconds, 2),
             "trainable_params": trainable,
-            "total_params": count_parameters(net),
+            "total_params": weights.count_parameters(net),
             "loss_history": history,
         }
     net.eval()

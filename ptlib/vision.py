@@ -432,11 +432,6 @@ class Classifier(nn.Module):
         return self.fc(self.encoder(x))
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters. Introduced in chapter 4 (contrastive learning)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 @torch.no_grad()
 def features(
     encoder: nn.Module,

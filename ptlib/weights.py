@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch import nn
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -57,6 +58,14 @@ class WeightsError(RuntimeError):
 
     Introduced in chapter 1 (background).
     """
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """The number of parameters (weights) of ``model`` (only those with ``requires_grad`` if asked).
+
+    Introduced in chapter 2 (model types); chapter 4 counts its encoder with it.
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def verify_weights(folder: str | Path, sha256: str = MINILM_SHA256) -> Path:

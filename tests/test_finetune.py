@@ -17,7 +17,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
-from ptlib import data, evaluate, finetune
+from ptlib import data, evaluate, finetune, weights
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],
@@ -144,7 +144,7 @@ def test_from_scratch_has_the_architecture_but_not_the_weights(tiny_bert: Path) 
         assert torch.equal(emb, saved)
         other = scratch.base_model.embeddings.word_embeddings.weight
         assert other.shape == saved.shape and not torch.equal(other, saved)
-        assert finetune.count_parameters(loaded) == finetune.count_parameters(scratch)
+        assert weights.count_parameters(loaded) == weights.count_parameters(scratch)
     assert isinstance(loaded, torch.nn.Module) and loaded.config.num_labels == 3
     with pytest.raises(ValueError, match="pooling"):
         finetune.load_classifier(tiny_bert, 3, pooling="max")
@@ -172,7 +172,7 @@ def test_set_trainable_counts_head_partial_and_full(tiny_bert: Path) -> None:
     assert not any(
         n.startswith(("encoder.encoder.layer.0.", "encoder.embeddings")) for n in trainable
     )
-    assert finetune.set_trainable(net, "all") == finetune.count_parameters(net)
+    assert finetune.set_trainable(net, "all") == weights.count_parameters(net)
     with pytest.raises(ValueError):
         finetune.set_trainable(net, LAYERS + 1)
     with pytest.raises(ValueError):

@@ -165,8 +165,8 @@ def test_resnet_shapes(config: vision.ResNetConfig, dim: int, spatial: int) -> N
 
 
 def test_resnet_sizes_and_config_round_trip() -> None:
-    assert 1.0e6 < vision.count_parameters(vision.ResNet(vision.RESNET_SMALL)) < 1.5e6
-    assert 11.0e6 < vision.count_parameters(vision.ResNet(vision.RESNET18)) < 11.5e6  # ResNet-18
+    assert 1.0e6 < weights.count_parameters(vision.ResNet(vision.RESNET_SMALL)) < 1.5e6
+    assert 11.0e6 < weights.count_parameters(vision.ResNet(vision.RESNET18)) < 11.5e6  # ResNet-18
     d = vision.RESNET18.to_dict()
     assert vision.ResNetConfig.from_dict(d) == vision.RESNET18
     with pytest.raises(ValueError):
