@@ -222,6 +222,11 @@ def _tensor(x: Any, dtype: type) -> torch.Tensor:
     return torch.from_numpy(np.array(x, dtype=dtype))
 
 
+def _unit_rows(x: Any) -> torch.Tensor:
+    """Rows of ``x`` as float32 unit vectors (for cosine similarities)."""
+    return torch.nn.functional.normalize(_tensor(x, np.float32), dim=1)
+
+
 class LinearProbe:
     """Multinomial logistic regression on frozen features, fitted with full-batch L-BFGS in torch.
 
@@ -332,8 +337,7 @@ def knn_predict(
     vote; ties go to the smaller label). Labels must be integers ``0..C-1``.
     Introduced in chapter 4 (contrastive learning).
     """
-    train = torch.nn.functional.normalize(_tensor(x_train, np.float32), dim=1)
-    test = torch.nn.functional.normalize(_tensor(x_test, np.float32), dim=1)
+    train, test = _unit_rows(x_train), _unit_rows(x_test)
     labels = _tensor(y_train, np.int64)
     if len(labels) != len(train):
         raise ValueError("x_train and y_train must have the same number of rows")
@@ -381,8 +385,7 @@ def retrieval_ranks(
     count against the relevant document (it ranks after every document as similar as it).
     Introduced in chapter 4 (contrastive learning).
     """
-    q = torch.nn.functional.normalize(_tensor(queries, np.float32), dim=1)
-    d = torch.nn.functional.normalize(_tensor(documents, np.float32), dim=1)
+    q, d = _unit_rows(queries), _unit_rows(documents)
     rel = _tensor(relevant, np.int64)
     if len(rel) != len(q):
         raise ValueError("one relevant document per query is needed")
