@@ -281,14 +281,14 @@ def pretrain_mlm(
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
     docs: Sequence[str] | None = None,
-) -> tuple[BertForMaskedLM, PreTrainedTokenizerBase, pd.DataFrame]:
+) -> tuple[PreTrainedTokenizerBase, BertForMaskedLM, pd.DataFrame]:
     """Pre-train a tiny BERT with masked language modelling, following ``recipe``.
 
     The steps of chapter 3 in one call: train a WordPiece tokenizer on the corpus, tokenize it,
     build the model (:func:`new_mlm_model`), find the step budget
     (:func:`mlm_steps_for_budget`), and train with :func:`ptlib.train.fit` on
     :func:`ptlib.objectives.mlm_batch_loss` (logits at masked positions only, bf16 where
-    supported). Returns ``(model, tokenizer, history)``; the model is in ``eval`` mode.
+    supported). Returns ``(tokenizer, model, history)``; the model is in ``eval`` mode.
     ``docs``, when given, replaces the training documents of ``recipe.corpus`` for both the
     tokenizer and the model, and everything else stays as the recipe says (chapter 9
     pre-trains on a gender-swapped corpus this way).
@@ -311,7 +311,7 @@ def pretrain_mlm(
     )
     history = train.fit(model, objectives.mlm_batch_loss, batches, config)
     model.eval()
-    return model, tokenizer, history
+    return tokenizer, model, history
 
 
 def save_pretrained_mlm(
@@ -332,18 +332,17 @@ def save_pretrained_mlm(
 
 def load_pretrained_mlm(
     folder: str | Path, device: str | torch.device | None = None
-) -> tuple[BertForMaskedLM, PreTrainedTokenizerBase]:
+) -> tuple[PreTrainedTokenizerBase, BertForMaskedLM]:
     """Load a ``BertForMaskedLM`` and its tokenizer saved by :func:`save_pretrained_mlm`.
 
     Weights from safetensors only, no remote code; the model is in ``eval`` mode on ``device``.
     A folder with a ``manifest.json`` (unpacked from the workshop's checkpoint archive) is first
-    checked against it (:func:`ptlib.checksums.verify_manifest`). Returns ``(model, tokenizer)``.
+    checked against it (:func:`ptlib.checksums.verify_manifest`). Returns ``(tokenizer, model)``.
     Introduced in chapter 3 (masked language modelling).
     """
     missing = f"{folder} holds no saved model (config.json, model.safetensors)"
     weights.verify_checkpoint(folder, missing)
-    tokenizer, model = weights.from_folder(folder, BertForMaskedLM, device)
-    return model, tokenizer
+    return weights.from_folder(folder, BertForMaskedLM, device)
 
 
 def tiny_bert(
@@ -351,7 +350,7 @@ def tiny_bert(
     device: str | torch.device | None = None,
     train_if_missing: bool = True,
     progress: bool = True,
-) -> tuple[BertForMaskedLM, PreTrainedTokenizerBase]:
+) -> tuple[PreTrainedTokenizerBase, BertForMaskedLM]:
     """Chapter 3's pre-trained tiny BERT: loaded from the cache, or pre-trained there first.
 
     ``name`` is one of :data:`TINY_BERT_NAMES` (``"tiny-bert-imdb"``: the CPU recipe;
@@ -360,8 +359,8 @@ def tiny_bert(
     function pre-trains it with the same recipe (:func:`pretrain_mlm`, a few minutes on a
     CPU for the default) and saves it, so every later chapter also runs on its own, in Colab
     too. ``train_if_missing=False`` raises :class:`WeightsError` instead.
-    Returns ``(model, tokenizer)``: a ``BertForMaskedLM`` in ``eval`` mode on ``device``
-    (its encoder is ``model.bert``) and its WordPiece tokenizer.
+    Returns ``(tokenizer, model)``: the WordPiece tokenizer and a ``BertForMaskedLM`` in
+    ``eval`` mode on ``device`` (its encoder is ``model.bert``).
     Introduced in chapter 3 (masked language modelling).
     """
     if name not in TINY_BERT_NAMES:
@@ -375,7 +374,7 @@ def tiny_bert(
             f"or call ptlib.mlm.tiny_bert({name!r}) to pre-train it"
         )
     recipe = MLM_RECIPES[TINY_BERT_NAMES[name]]
-    model, tokenizer, history = pretrain_mlm(recipe, device, progress=progress)
+    tokenizer, model, history = pretrain_mlm(recipe, device, progress=progress)
     meta = {
         "name": name,
         "recipe": asdict(recipe),
@@ -384,4 +383,4 @@ def tiny_bert(
         "trained_by": "ptlib.mlm.tiny_bert",
     }
     save_pretrained_mlm(model, tokenizer, folder, meta)
-    return model, tokenizer
+    return tokenizer, model

@@ -471,16 +471,16 @@ def test_pretrain_mlm_on_given_docs_equals_the_default_path_on_the_same_corpus(
     monkeypatch.setattr(text, "train_wordpiece", train_wordpiece)
     monkeypatch.setattr(data, "load_corpus", lambda name, split=None: list(DOCS))
     recipe = _quick_recipe()
-    m1, _, h1 = mlm.pretrain_mlm(recipe, device="cpu", progress=False)
+    _, m1, h1 = mlm.pretrain_mlm(recipe, device="cpu", progress=False)
     monkeypatch.setattr(data, "load_corpus", lambda *a, **k: pytest.fail("corpus read"))
-    m2, _, h2 = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=DOCS)
+    _, m2, h2 = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=DOCS)
     assert seen == [DOCS, DOCS]
     assert int(h1["step"].iloc[-1]) == int(h2["step"].iloc[-1]) == 2
     for (name, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
         assert torch.allclose(a, b), name
     # other documents: they reach the tokenizer trainer, and the model trains on other rows
     other = ["a terrible film and worse actors with a thin plot"] * 40
-    m3, _, _ = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=other)
+    _, m3, _ = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=other)
     assert seen[-1] == other
     changed = [not torch.equal(a, b) for a, b in zip(m1.parameters(), m3.parameters(), strict=True)]
     assert any(changed)

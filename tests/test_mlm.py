@@ -78,7 +78,7 @@ def test_save_and_load_round_trip_atomically(tmp_path: Path) -> None:
     assert json.loads((folder / "ptlib.json").read_text())["val_mlm_loss"] == 1.5
     mlm.save_pretrained_mlm(model, tok, folder)  # replacing an existing folder works
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folders left
-    loaded, loaded_tok = mlm.load_pretrained_mlm(folder, device="cpu")
+    loaded_tok, loaded = mlm.load_pretrained_mlm(folder, device="cpu")
     assert not loaded.training
     ids = torch.tensor([loaded_tok("the film was wonderful")["input_ids"]])
     with torch.no_grad():
@@ -111,7 +111,7 @@ def test_tiny_bert_loads_from_the_cache_and_refuses_to_train_when_told(
         mlm.tiny_bert("bert-large")
     model, tok = _tiny_model_and_tokenizer()
     mlm.save_pretrained_mlm(model, tok, tmp_path / "models" / "tiny-bert-imdb")
-    loaded, loaded_tok = mlm.tiny_bert(device="cpu", train_if_missing=False)
+    loaded_tok, loaded = mlm.tiny_bert(device="cpu", train_if_missing=False)
     assert isinstance(loaded, BertForMaskedLM) and len(loaded_tok) == len(tok)
 
 
@@ -123,12 +123,12 @@ def test_tiny_bert_pretrains_and_caches_when_missing(monkeypatch, tmp_path: Path
         mlm.MLM_RECIPES["cpu"], max_documents=300, vocab_size=500, max_seconds=None, max_steps=3
     )
     monkeypatch.setitem(mlm.MLM_RECIPES, "cpu", quick)
-    model, tok = mlm.tiny_bert(device="cpu", progress=False)
+    tok, model = mlm.tiny_bert(device="cpu", progress=False)
     folder = tmp_path / "models" / "tiny-bert-imdb"
     meta = json.loads((folder / "ptlib.json").read_text())
     assert meta["steps"] == 3 and meta["recipe"]["vocab_size"] == 500
     assert len(tok) == 500 and model.config.vocab_size == 500
-    again, _ = mlm.tiny_bert(device="cpu", train_if_missing=False)  # now cached
+    _, again = mlm.tiny_bert(device="cpu", train_if_missing=False)  # now cached
     for (name, a), b in zip(model.state_dict().items(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
 
@@ -198,7 +198,7 @@ def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None
     assert summary["steps"] == 3 and summary["processes"] == 1
     meta = json.loads((tmp_path / "model" / "ptlib.json").read_text())
     assert meta["recipe"]["mlm_probability"] == 0.2 and meta["recipe"]["short_fraction"] == 0.5
-    model, tok = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
+    tok, model = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
     assert len(tok) == 300 and model.config.vocab_size == 300
     spec = importlib.util.spec_from_file_location(
         "pretrain_mlm", REPO / "scripts" / "pretrain_mlm.py"
@@ -221,5 +221,5 @@ def test_pretrain_script_runs_data_parallel_in_two_processes(tmp_path: Path) -> 
     args = ["--steps", "4", "--documents", "100", "--vocab-size", "300", "--out", str(tmp_path)]
     summary = _run_script(torchrun, args, ACCELERATE_USE_CPU="1")
     assert summary["processes"] == 2 and summary["steps"] == 4
-    model, _ = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
+    _, model = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
     assert model.config.vocab_size == 300
