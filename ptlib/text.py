@@ -15,6 +15,7 @@ from tokenizers import models as tk_models
 from transformers import BertTokenizer, PreTrainedTokenizerBase
 
 from ptlib.objectives import IGNORE_INDEX
+from ptlib.train import EpochOrder
 
 #: BERT's special tokens, in the order they get ids 0 to 4 in a tokenizer trained here.
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -247,21 +248,15 @@ class MLMBatches:
         self.special_ids = tuple(special_ids)
         self.mlm_probability = mlm_probability
         self.seed = seed
-        self.batches_per_epoch = len(rows) // batch_size
-        self._perm_epoch = -1
-        self._perm = torch.arange(len(rows))
+        self.order = EpochOrder(len(rows), batch_size, seed, stride=1_000_003)
+        self.batches_per_epoch = self.order.per_epoch
 
     def epoch_of(self, step: int) -> float:
         """How many passes over the rows ``step`` steps make. Introduced in chapter 3."""
         return step / self.batches_per_epoch
 
     def __call__(self, step: int) -> dict[str, torch.Tensor]:
-        epoch, i = divmod(step, self.batches_per_epoch)
-        if epoch != self._perm_epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(len(self.rows), generator=g)
-            self._perm_epoch = epoch
-        ids = self.rows[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+        ids = self.rows[self.order.indices(step)]
         g = torch.Generator().manual_seed((self.seed + 1) * 2_147_483_647 + step)
         inputs, labels = mask_tokens(
             ids,

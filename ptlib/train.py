@@ -328,6 +328,30 @@ def _load_checkpoint(
 # -- epoch batching ------------------------------------------------------------------------------
 
 
+class EpochOrder:
+    """Which items step ``s`` takes: every epoch visits the ``n`` items in a new random order
+    (a permutation that depends only on ``seed * stride + epoch``) in batches of ``batch_size``;
+    the incomplete last batch of an epoch is dropped. The one epoch shuffler of ptlib
+    (:class:`EpochBatches`, :class:`ptlib.text.MLMBatches`).
+    Introduced in chapter 3 (masked language modelling).
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, stride: int = 7919) -> None:
+        if batch_size < 1 or n < batch_size:
+            raise ValueError(f"need batch_size >= 1 and at least {batch_size} items, got {n}")
+        self.n, self.batch_size, self.seed, self.stride = n, batch_size, seed, stride
+        self.per_epoch = n // batch_size
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def indices(self, step: int) -> torch.Tensor:
+        """The item indices of step ``step``."""
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * self.stride + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(self.n, generator=gen)
+        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
+
+
 class EpochBatches:
     """``batch_fn`` for :func:`fit`: step -> a batch of images (and labels).
 
@@ -355,16 +379,12 @@ class EpochBatches:
             raise ValueError("need at least one image and batch_size >= 1")
         self.batch_size = min(batch_size, len(self.images))
         self.seed = seed
-        self.per_epoch = len(self.images) // self.batch_size
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self.order = EpochOrder(len(self.images), self.batch_size, seed, stride=7919)
+        self.per_epoch = self.order.per_epoch
 
     def indices(self, step: int) -> torch.Tensor:
         """The image indices of step ``step``."""
-        epoch, i = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            gen = torch.Generator().manual_seed(self.seed * 7919 + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(len(self.images), generator=gen)
-        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
+        return self.order.indices(step)
 
     def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
         idx = self.indices(step)
