@@ -32,7 +32,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -489,11 +488,9 @@ def predict_logits(
     was_training = model.training
     model.eval()
     out = np.empty((len(data), model.config.num_labels), dtype=np.float32)
-    order = np.argsort([-len(item["input_ids"]) for item in data.items], kind="stable")
-    starts = range(0, len(data), batch_size)
+    lengths = [len(item["input_ids"]) for item in data.items]
     try:
-        for start in tqdm(starts, desc="predicting", unit="batch", disable=not progress):
-            idx = order[start : start + batch_size]
+        for idx in weights.length_sorted_batches(lengths, batch_size, progress, "predicting"):
             batch = tokenizer.pad([data[i] for i in idx], return_tensors="pt")
             batch = {k: v.to(device) for k, v in batch.items()}
             with runtime.autocast(device, enabled=bf16):

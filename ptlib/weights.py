@@ -13,7 +13,7 @@ Introduced in chapter 1 (background).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +167,21 @@ def mean_pool(last_hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.
     return summed / counts
 
 
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, progress: bool = False, desc: str = "batches"
+) -> Iterator[np.ndarray]:
+    """The indices of batched inference: longest inputs first (so each batch pads little and
+    memory problems show at once), ``batch_size`` at a time, with a progress bar if asked.
+
+    Write each batch's results to ``out[idx]`` to get them back in the input order.
+    Introduced in chapter 1 (background); chapter 5 predicts with it too.
+    """
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=not progress):
+        yield order[start : start + batch_size]
+
+
 @torch.inference_mode()
 def embed(
     texts: Sequence[str],
@@ -201,13 +216,10 @@ def embed(
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)
-    lengths = np.array([len(ids) for ids in encoded["input_ids"]])
-    order = np.argsort(-lengths, kind="stable")  # longest first: memory problems show at once
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
     out = np.empty((len(texts), dim), dtype=np.float32)
-    starts = range(0, len(texts), batch_size)
-    for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
-        idx = order[start : start + batch_size]
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    for idx in length_sorted_batches(lengths, batch_size, progress, "embedding"):
         batch = tokenizer.pad({k: [encoded[k][i] for i in idx] for k in keys}, return_tensors="pt")
         batch = {k: v.to(device) for k, v in batch.items()}
         with runtime.autocast(device, enabled=bf16):
