@@ -39,7 +39,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from ptlib import data, models, objectives, runtime, text, train
+from ptlib import data, mlm, objectives, runtime, text, train
 
 
 class _StepClock(TrainerCallback):
@@ -62,7 +62,7 @@ def _rate(times: list[float], warmup: int, tokens_per_step: int) -> float:
 def run_trainer(
     rows: torch.Tensor, tokenizer, state: dict, args: argparse.Namespace, bf16: bool
 ) -> float:
-    model = BertForMaskedLM(models.tiny_bert_config(len(tokenizer), "xs", args.seq_len))
+    model = BertForMaskedLM(mlm.tiny_bert_config(len(tokenizer), "xs", args.seq_len))
     model.load_state_dict(state)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
     dataset = [{"input_ids": r} for r in rows.tolist()]
@@ -99,7 +99,7 @@ def run_trainer(
 
 
 def run_ptlib(rows: torch.Tensor, tokenizer, state: dict, args: argparse.Namespace) -> float:
-    model = BertForMaskedLM(models.tiny_bert_config(len(tokenizer), "xs", args.seq_len))
+    model = BertForMaskedLM(mlm.tiny_bert_config(len(tokenizer), "xs", args.seq_len))
     model.load_state_dict(state)
     special = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
     batches = text.MLMBatches(
@@ -150,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows) < needed:  # repeat the rows rather than run out (throughput is unaffected)
         rows = rows.repeat((needed + len(rows) - 1) // len(rows), 1)
     torch.manual_seed(args.seed)
-    state = BertForMaskedLM(
-        models.tiny_bert_config(len(tokenizer), "xs", args.seq_len)
-    ).state_dict()
+    state = BertForMaskedLM(mlm.tiny_bert_config(len(tokenizer), "xs", args.seq_len)).state_dict()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(
         f"{len(rows):,} rows of {args.seq_len} tokens, vocabulary {len(tokenizer):,}, "

@@ -1,9 +1,23 @@
 """ptlib: the helper package of the course *Pre-trained Models, Hands-On*.
 
 The notebooks hold the teaching; ptlib holds what several chapters need and what deserves tests.
-Modules are named after concepts and depend on each other in one direction:
+Each module holds one concept and imports only from the layers below it (never inside a function):
 
-``runtime``, ``plots``, ``results``, ``checksums`` (bottom)  <-  ``data``, ``models``  <-  ``evaluate`` (top).
+====================  ==========================================================================
+layer                 modules (what each holds)
+====================  ==========================================================================
+4. chapters' recipes  ``mlm`` (chapter 3: a tiny BERT pre-trained with MLM, saved, reloaded);
+                      ``contrastive`` (chapter 4: SimCLR pre-training, the saved encoder);
+                      ``finetune`` (chapter 5: fine-tuning a text classifier with ``Trainer``)
+3. building blocks    ``text`` (WordPiece, packing, BERT's masking); ``vision`` (augmentations,
+                      the ResNet); ``train`` (the training loop, checkpoints, epoch batching);
+                      ``weights`` (pre-trained checkpoints: found, verified, loaded, saved)
+2. formulas           ``objectives`` (the pre-training losses); ``evaluate`` (metrics, intervals,
+                      probes); ``bias`` (bias measurements); ``data`` (the datasets, by name)
+1. bottom             ``runtime`` (seeds, devices, precision); ``storage`` (the cache folder,
+                      atomic writes); ``checksums`` (sha256, manifests); ``results`` (the numbers
+                      a chapter records); ``plots`` (the house style)
+====================  ==========================================================================
 
 Import the modules you need, e.g. ``from ptlib import data, results``.
 """

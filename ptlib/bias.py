@@ -34,6 +34,10 @@ from tqdm import tqdm
 # -- embedding association tests: WEAT and SEAT -------------------------------------------------
 
 
+#: Rows of word or sentence vectors (one per word or sentence of a set).
+Vectors = np.ndarray
+
+
 class WEATResult(NamedTuple):
     """The outcome of one association test. Introduced in chapter 9 (bias evaluation)."""
 
@@ -81,12 +85,7 @@ def weat_effect_size(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray)
 
 
 def weat_p_value(
-    x: np.ndarray,
-    y: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    n_permutations: int = 100_000,
-    seed: int = 0,
+    x: Vectors, y: Vectors, a: Vectors, b: Vectors, *, n_permutations: int = 100_000, seed: int = 0
 ) -> tuple[float, bool]:
     """One-sided permutation p-value of WEAT's statistic ``s(X,Y,A,B) = sum_x s(x) - sum_y s(y)``.
 
@@ -131,7 +130,7 @@ def weat(
     See :func:`weat_effect_size` and :func:`weat_p_value`.
     Introduced in chapter 9 (bias evaluation).
     """
-    p, exact = weat_p_value(x, y, a, b, n_permutations, seed)
+    p, exact = weat_p_value(x, y, a, b, n_permutations=n_permutations, seed=seed)
     return WEATResult(weat_effect_size(x, y, a, b), p, exact)
 
 

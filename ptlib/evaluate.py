@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 from sklearn import metrics
 from tqdm import tqdm
 
@@ -32,24 +33,52 @@ def accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndar
     return float(metrics.accuracy_score(y_true, y_pred))
 
 
-def classification_report(
-    y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray
-) -> dict[str, float]:
-    """Accuracy and the macro-averaged precision, recall and F1 (every class weighs the same).
+def classification_metrics(
+    y_true: Sequence[Any] | np.ndarray,
+    y_pred: Sequence[Any] | np.ndarray,
+    num_labels: int | None = None,
+) -> dict[str, Any]:
+    """Accuracy, macro-averaged precision, recall and F1, and the confusion matrix.
 
-    Returns ``{"accuracy", "precision", "recall", "f1"}``. A class that is never predicted has
-    precision 0 (not an error). Introduced in chapter 1 (background).
+    The classes are ``0 .. num_labels - 1`` when ``num_labels`` is given, otherwise every value
+    in ``y_true`` or ``y_pred`` (sorted). Macro averages weigh every class the same; a class
+    that is never predicted has precision 0 (not an error). ``confusion_matrix[i][j]`` counts
+    examples of true class ``i`` predicted as ``j``. Returns ``{"accuracy", "precision",
+    "recall", "macro_f1", "confusion_matrix"}``; computed with scikit-learn.
+    Introduced in chapter 1 (background); chapter 5 adds the confusion matrix.
     """
-    acc = accuracy(y_true, y_pred)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
+        raise ValueError(f"need two non-empty 1-D label arrays, got {y_true.shape}, {y_pred.shape}")
+    labels = list(range(num_labels)) if num_labels is not None else None
     precision, recall, f1, _ = metrics.precision_recall_fscore_support(
-        y_true, y_pred, average="macro", zero_division=0
+        y_true, y_pred, labels=labels, average="macro", zero_division=0
     )
     return {
-        "accuracy": acc,
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
         "precision": float(precision),
         "recall": float(recall),
-        "f1": float(f1),
+        "macro_f1": float(f1),
+        "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The mean of ``values`` (e.g. one accuracy per seed) and the half-width of its Student-t
+    confidence interval at ``level``: ``t_{(1+level)/2, n-1} * s / sqrt(n)``.
+
+    One value has no spread to measure: its half-width is 0. NaN or no values raise
+    ``ValueError``. Introduced in chapter 3 (masked language modelling); chapter 5 reuses it.
+    """
+    x = np.asarray(values, dtype=float).reshape(-1)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("values must be non-empty and finite")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if x.size == 1:
+        return float(x[0]), 0.0
+    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return float(x.mean()), float(half)
 
 
 def sample_per_class(labels: Sequence[Any] | np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -193,6 +222,11 @@ def _tensor(x: Any, dtype: type) -> torch.Tensor:
     return torch.from_numpy(np.array(x, dtype=dtype))
 
 
+def _unit_rows(x: Any) -> torch.Tensor:
+    """Rows of ``x`` as float32 unit vectors (for cosine similarities)."""
+    return torch.nn.functional.normalize(_tensor(x, np.float32), dim=1)
+
+
 class LinearProbe:
     """Multinomial logistic regression on frozen features, fitted with full-batch L-BFGS in torch.
 
@@ -303,8 +337,7 @@ def knn_predict(
     vote; ties go to the smaller label). Labels must be integers ``0..C-1``.
     Introduced in chapter 4 (contrastive learning).
     """
-    train = torch.nn.functional.normalize(_tensor(x_train, np.float32), dim=1)
-    test = torch.nn.functional.normalize(_tensor(x_test, np.float32), dim=1)
+    train, test = _unit_rows(x_train), _unit_rows(x_test)
     labels = _tensor(y_train, np.int64)
     if len(labels) != len(train):
         raise ValueError("x_train and y_train must have the same number of rows")
@@ -352,8 +385,7 @@ def retrieval_ranks(
     count against the relevant document (it ranks after every document as similar as it).
     Introduced in chapter 4 (contrastive learning).
     """
-    q = torch.nn.functional.normalize(_tensor(queries, np.float32), dim=1)
-    d = torch.nn.functional.normalize(_tensor(documents, np.float32), dim=1)
+    q, d = _unit_rows(queries), _unit_rows(documents)
     rel = _tensor(relevant, np.int64)
     if len(rel) != len(q):
         raise ValueError("one relevant document per query is needed")

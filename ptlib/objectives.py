@@ -15,8 +15,9 @@ from torch import nn
 
 # -- masked language modelling (chapter 3) -------------------------------------------------------
 
-#: Label of a position that is not predicted (the ``ignore_index`` of PyTorch's cross-entropy).
-MLM_IGNORE_INDEX = -100
+#: The label of a position that is not predicted (the ``ignore_index`` of PyTorch's
+#: cross-entropy). The one definition in ptlib: :mod:`ptlib.text` masks with it.
+IGNORE_INDEX = -100
 
 
 def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -32,7 +33,7 @@ def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """
     if logits.shape[:-1] != labels.shape:
         raise ValueError(f"logits {tuple(logits.shape)} do not match labels {tuple(labels.shape)}")
-    masked = labels != MLM_IGNORE_INDEX  # the set M
+    masked = labels != IGNORE_INDEX  # the set M
     if not masked.any():
         raise ValueError("no masked position in the batch: nothing to predict")
     log_p = torch.log_softmax(logits[masked].float(), dim=-1)  # (|M|, V): log p(. | x_\i)
@@ -62,7 +63,7 @@ def mlm_logits(
     hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     if not masked_only:
         return head(hidden), labels  # (batch, n, V), (batch, n)
-    masked = labels != MLM_IGNORE_INDEX
+    masked = labels != IGNORE_INDEX
     return head(hidden[masked]), labels[masked]  # (|M|, V), (|M|,)
 
 
@@ -128,7 +129,7 @@ def unigram_baseline(
     """
     counts = np.asarray(counts, dtype=np.float64)
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).reshape(-1)
-    targets = labels[labels != MLM_IGNORE_INDEX]
+    targets = labels[labels != IGNORE_INDEX]
     if targets.size == 0:
         raise ValueError("no masked tokens in labels")
     p = (counts + smoothing) / (counts + smoothing).sum()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from numbers import Number
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ptlib import storage
 
 _state: dict[str, Any] = {"stem": None, "t0": None}
 
@@ -56,19 +57,6 @@ def _to_json(value: Any) -> Any:
     )
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def start(stem: str) -> None:
     """Start recording for the notebook ``stem`` (e.g. ``"01_background"``) and start its clock.
 
@@ -79,7 +67,7 @@ def start(stem: str) -> None:
         raise ValueError(f"stem must be a notebook name without folder or suffix, got {stem!r}")
     _state["stem"] = stem
     _state["t0"] = time.perf_counter()
-    _write_atomic(_path(stem), {})
+    storage.write_json(_path(stem), {})
 
 
 def current() -> str:
@@ -110,7 +98,7 @@ def record(key: str, value: Any) -> Any:
     stem = current()
     data = load(stem)
     data[key] = _to_json(value)
-    _write_atomic(_path(stem), data)
+    storage.write_json(_path(stem), data)
     return value
 
 

@@ -10,6 +10,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 import numpy as np
@@ -172,3 +173,23 @@ class Stopwatch:
             return 0.0
         end = self._stop if self._stop is not None else time.perf_counter()
         return end - self._start
+
+
+def latency_ms(
+    predict: Callable[[list[str]], object], texts: Sequence[str], warmup: int = 3
+) -> float:
+    """The median wall-clock milliseconds ``predict`` takes for one text, over ``texts``.
+
+    The first ``warmup`` texts are predicted once each beforehand (and not timed), so lazy
+    initialisation does not count. Introduced in chapter 1 (background); chapter 5 reuses it.
+    """
+    if not len(texts):
+        raise ValueError("texts must not be empty")
+    for text in texts[:warmup]:
+        predict([text])
+    times = []
+    for text in texts:
+        with Stopwatch() as watch:
+            predict([text])
+        times.append(watch.seconds)
+    return 1000 * float(np.median(times))

@@ -14,11 +14,11 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, process
 from tokenizers import models as tk_models
 from transformers import BertTokenizer, PreTrainedTokenizerBase
 
+from ptlib.objectives import IGNORE_INDEX
+from ptlib.train import EpochOrder
+
 #: BERT's special tokens, in the order they get ids 0 to 4 in a tokenizer trained here.
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-#: The label of a position that is not predicted (PyTorch's ``cross_entropy`` ignore index).
-IGNORE_INDEX = -100
 
 
 def train_wordpiece(
@@ -137,8 +137,7 @@ def mask_tokens(
     vocab_size: int,
     special_ids: Sequence[int] = (),
     mlm_probability: float = 0.15,
-    mask_fraction: float = 0.8,
-    random_fraction: float = 0.1,
+    corruption: tuple[float, float] = (0.8, 0.1),
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -146,9 +145,10 @@ def mask_tokens(
 
     Every position that is not special (``special_ids``, e.g. ``[CLS]``, ``[SEP]``, ``[PAD]``)
     and not padding (``attention_mask == 0``) is chosen with probability ``mlm_probability``
-    (15% in BERT). A chosen position is replaced by ``[MASK]`` with probability
-    ``mask_fraction`` (80%), by a token drawn uniformly from the non-special vocabulary with
-    probability ``random_fraction`` (10%), and left unchanged otherwise (10%).
+    (15% in BERT). ``corruption = (mask_fraction, random_fraction)``: a chosen position is
+    replaced by ``[MASK]`` with probability ``mask_fraction`` (80%), by a token drawn uniformly
+    from the non-special vocabulary with probability ``random_fraction`` (10%), and left
+    unchanged otherwise (10%).
     Returns ``(inputs, labels)``: the corrupted copy of ``input_ids``, and the original token at
     chosen positions with :data:`IGNORE_INDEX` (-100) everywhere else. ``input_ids`` is not
     modified. Pass a seeded ``generator`` for repeatable masks.
@@ -156,6 +156,7 @@ def mask_tokens(
     """
     if not 0.0 <= mlm_probability <= 1.0:
         raise ValueError(f"mlm_probability must be in [0, 1], got {mlm_probability}")
+    mask_fraction, random_fraction = corruption
     if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
         raise ValueError("mask_fraction and random_fraction must be >= 0 and sum to at most 1")
     ids = input_ids
@@ -179,6 +180,43 @@ def mask_tokens(
     inputs = torch.where(to_mask, torch.full_like(ids, mask_token_id), ids)
     inputs = torch.where(to_random, allowed[pick], inputs)
     return inputs, labels
+
+
+def special_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """The ids masking never chooses: ``[PAD]``, ``[CLS]`` and ``[SEP]`` of ``tokenizer``.
+
+    Introduced in chapter 3 (masked language modelling).
+    """
+    return [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
+
+
+def masked_batches(
+    rows: torch.Tensor,
+    tokenizer: PreTrainedTokenizerBase,
+    rows_per_batch: int,
+    mlm_probability: float = 0.15,
+    seed: int = 1234,
+) -> list[dict[str, torch.Tensor]]:
+    """Fixed masked batches of packed ``rows`` for evaluation (e.g. with
+    :func:`ptlib.objectives.mlm_evaluate`): ``{"input_ids", "attention_mask", "labels"}`` of
+    ``rows_per_batch`` rows each, masked by :func:`mask_tokens` with one generator seeded with
+    ``seed``, so every model is scored on the same masked tokens.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    g = torch.Generator().manual_seed(seed)
+    special = special_ids(tokenizer)
+    batches = []
+    for start in range(0, len(rows), rows_per_batch):
+        inp, lab = mask_tokens(
+            rows[start : start + rows_per_batch],
+            tokenizer.mask_token_id,
+            len(tokenizer),
+            special,
+            mlm_probability,
+            generator=g,
+        )
+        batches.append({"input_ids": inp, "attention_mask": torch.ones_like(inp), "labels": lab})
+    return batches
 
 
 class MLMBatches:
@@ -210,21 +248,15 @@ class MLMBatches:
         self.special_ids = tuple(special_ids)
         self.mlm_probability = mlm_probability
         self.seed = seed
-        self.batches_per_epoch = len(rows) // batch_size
-        self._perm_epoch = -1
-        self._perm = torch.arange(len(rows))
+        self.order = EpochOrder(len(rows), batch_size, seed, stride=1_000_003)
+        self.batches_per_epoch = self.order.per_epoch
 
     def epoch_of(self, step: int) -> float:
         """How many passes over the rows ``step`` steps make. Introduced in chapter 3."""
         return step / self.batches_per_epoch
 
     def __call__(self, step: int) -> dict[str, torch.Tensor]:
-        epoch, i = divmod(step, self.batches_per_epoch)
-        if epoch != self._perm_epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(len(self.rows), generator=g)
-            self._perm_epoch = epoch
-        ids = self.rows[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+        ids = self.rows[self.order.indices(step)]
         g = torch.Generator().manual_seed((self.seed + 1) * 2_147_483_647 + step)
         inputs, labels = mask_tokens(
             ids,

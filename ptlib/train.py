@@ -17,11 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import random
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -35,7 +33,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from tqdm.auto import tqdm
 
-from ptlib import runtime
+from ptlib import runtime, storage
 
 SCHEDULES = ("linear", "cosine", "constant")
 _CKPT_RE = re.compile(r"^step-(\d{8})$")
@@ -294,10 +292,8 @@ def _save_checkpoint(
     history: list[dict[str, float]],
     keep: int,
 ) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-step-{step:08d}-"))
-    try:
+    with storage.atomic_dir(final) as tmp:  # the same step again (a rerun) replaces it
         save_model(model, str(tmp / "model.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(_rng_state(), tmp / "rng.pt")
@@ -305,12 +301,6 @@ def _save_checkpoint(
         config_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
         state = {"step": step, "seconds": seconds, "config": config_json}
         (tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        if final.exists():  # the same step again (e.g. a rerun): replace it
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if keep:
         for old in list_checkpoints(folder)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -333,6 +323,75 @@ def _load_checkpoint(
     )
     history = [] if history_df is None else history_df.to_dict("records")
     return int(state["step"]), float(state["seconds"]), history
+
+
+# -- epoch batching ------------------------------------------------------------------------------
+
+
+class EpochOrder:
+    """Which items step ``s`` takes: every epoch visits the ``n`` items in a new random order
+    (a permutation that depends only on ``seed * stride + epoch``) in batches of ``batch_size``;
+    the incomplete last batch of an epoch is dropped. The one epoch shuffler of ptlib
+    (:class:`EpochBatches`, :class:`ptlib.text.MLMBatches`).
+    Introduced in chapter 3 (masked language modelling).
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, stride: int = 7919) -> None:
+        if batch_size < 1 or n < batch_size:
+            raise ValueError(f"need batch_size >= 1 and at least {batch_size} items, got {n}")
+        self.n, self.batch_size, self.seed, self.stride = n, batch_size, seed, stride
+        self.per_epoch = n // batch_size
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def indices(self, step: int) -> torch.Tensor:
+        """The item indices of step ``step``."""
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed(self.seed * self.stride + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(self.n, generator=gen)
+        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
+
+
+class EpochBatches:
+    """``batch_fn`` for :func:`fit`: step -> a batch of images (and labels).
+
+    Every epoch visits the ``N`` images in a new random order (a permutation that depends only on
+    the seed and the epoch); each step takes the next ``batch_size`` of them, and the incomplete
+    last batch of an epoch is dropped. A batch is ``(images, step)``: uint8 images
+    ``[B, H, W, C]`` and the step as a tensor, from which the loss draws the step's augmentations
+    (:func:`step_generator`); with ``labels`` it is ``(images, labels, step)``.
+    With ``batch_size > N`` every batch is the whole set. Introduced in chapter 4 (contrastive
+    learning).
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray | torch.Tensor,
+        batch_size: int,
+        seed: int = 0,
+        labels: np.ndarray | torch.Tensor | None = None,
+    ) -> None:
+        self.images = torch.as_tensor(images)
+        self.labels = None if labels is None else torch.as_tensor(labels).long()
+        if self.labels is not None and len(self.labels) != len(self.images):
+            raise ValueError("images and labels must have the same length")
+        if batch_size < 1 or len(self.images) == 0:
+            raise ValueError("need at least one image and batch_size >= 1")
+        self.batch_size = min(batch_size, len(self.images))
+        self.seed = seed
+        self.order = EpochOrder(len(self.images), self.batch_size, seed, stride=7919)
+        self.per_epoch = self.order.per_epoch
+
+    def indices(self, step: int) -> torch.Tensor:
+        """The image indices of step ``step``."""
+        return self.order.indices(step)
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
+        idx = self.indices(step)
+        step_t = torch.tensor(step)
+        if self.labels is None:
+            return self.images[idx], step_t
+        return self.images[idx], self.labels[idx], step_t
 
 
 # -- the loop -----------------------------------------------------------------------------------

@@ -18,8 +18,7 @@ Introduced in chapter 4 (contrastive learning).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -433,11 +432,6 @@ class Classifier(nn.Module):
         return self.fc(self.encoder(x))
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters. Introduced in chapter 4 (contrastive learning)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 @torch.no_grad()
 def features(
     encoder: nn.Module,
@@ -471,7 +465,7 @@ def features(
 
 
 # --------------------------------------------------------------------------------------------
-# SimCLR pre-training and the supervised baseline, with ptlib.train.fit
+# Augmentation randomness by step
 # --------------------------------------------------------------------------------------------
 
 
@@ -483,176 +477,3 @@ def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> 
     learning).
     """
     return torch.Generator(device=device).manual_seed(int(seed) * 1_000_003 + int(step))
-
-
-class EpochBatches:
-    """``batch_fn`` for :func:`ptlib.train.fit`: step -> a batch of images (and labels).
-
-    Every epoch visits the ``N`` images in a new random order (a permutation that depends only on
-    the seed and the epoch); each step takes the next ``batch_size`` of them, and the incomplete
-    last batch of an epoch is dropped. A batch is ``(images, step)``: uint8 images
-    ``[B, H, W, C]`` and the step as a tensor, from which the loss draws the step's augmentations
-    (:func:`step_generator`); with ``labels`` it is ``(images, labels, step)``.
-    With ``batch_size > N`` every batch is the whole set. Introduced in chapter 4 (contrastive
-    learning).
-    """
-
-    def __init__(
-        self,
-        images: np.ndarray | torch.Tensor,
-        batch_size: int,
-        seed: int = 0,
-        labels: np.ndarray | torch.Tensor | None = None,
-    ) -> None:
-        self.images = torch.as_tensor(images)
-        self.labels = None if labels is None else torch.as_tensor(labels).long()
-        if self.labels is not None and len(self.labels) != len(self.images):
-            raise ValueError("images and labels must have the same length")
-        if batch_size < 1 or len(self.images) == 0:
-            raise ValueError("need at least one image and batch_size >= 1")
-        self.batch_size = min(batch_size, len(self.images))
-        self.seed = seed
-        self.per_epoch = len(self.images) // self.batch_size
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
-
-    def indices(self, step: int) -> torch.Tensor:
-        """The image indices of step ``step``."""
-        epoch, i = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            gen = torch.Generator().manual_seed(self.seed * 7919 + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(len(self.images), generator=gen)
-        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
-
-    def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
-        idx = self.indices(step)
-        step_t = torch.tensor(step)
-        if self.labels is None:
-            return self.images[idx], step_t
-        return self.images[idx], self.labels[idx], step_t
-
-
-def two_views(
-    images: torch.Tensor, generator: torch.Generator, config: AugmentConfig | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two augmented views SimCLR compares: two independent draws of :func:`augment`.
-
-    Runs outside autocast (the augmentations are cheap and want float32) on the images'
-    device. Introduced in chapter 4 (contrastive learning).
-    """
-    with torch.autocast(device_type=images.device.type, enabled=False):
-        return augment(images, config, generator), augment(images, config, generator)
-
-
-@dataclass
-class SimCLRConfig:
-    """A SimCLR pre-training run: the model, the objective, the optimisation and the budget.
-
-    The budget is ``max_steps`` (the same on every machine) and/or ``max_seconds`` of wall-clock
-    time; with a time budget alone the learning rate follows a cosine over the fraction of the
-    time used (see :class:`ptlib.train.TrainConfig`), and the result depends on the machine.
-    The defaults are the CPU recipe of chapter 4.
-    Introduced in chapter 4 (contrastive learning).
-    """
-
-    encoder: ResNetConfig = field(default_factory=ResNetConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    batch_size: int = 256
-    temperature: float = 0.2
-    proj_hidden: int = 512
-    proj_dim: int = 128
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 20
-    max_steps: int | None = 200
-    max_seconds: float | None = None
-    bf16: bool = True
-    channels_last: bool = True
-    seed: int = 0
-    device: str = "auto"
-    progress: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict of the whole configuration (what is saved with the encoder)."""
-        d = asdict(self)
-        d["encoder"] = self.encoder.to_dict()
-        d["augment"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["augment"].items()}
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SimCLRConfig:
-        """The inverse of :meth:`to_dict`."""
-        d = dict(d)
-        d["encoder"] = ResNetConfig.from_dict(d["encoder"])
-        aug = {k: tuple(v) if isinstance(v, list) else v for k, v in d["augment"].items()}
-        d["augment"] = AugmentConfig(**aug)
-        return cls(**d)
-
-
-def simclr_loss_fn(
-    temperature: float,
-    augment_config: AugmentConfig | None = None,
-    seed: int = 0,
-    channels_last: bool = True,
-) -> Callable[[nn.Module, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
-    """``loss_fn`` for :func:`ptlib.train.fit`: the NT-Xent loss of a batch ``(images, step)``.
-
-    It draws the two views of every image (with :func:`step_generator`), embeds both in one
-    forward pass (so batch norm normalises over all ``2N`` views), and returns
-    :func:`ptlib.objectives.nt_xent` of the two halves. Introduced in chapter 4 (contrastive
-    learning).
-    """
-    from ptlib import objectives
-
-    def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        images, step = batch
-        gen = step_generator(seed, int(step), images.device)
-        v1, v2 = two_views(images, gen, augment_config)  # [N, 3, H, W] each
-        views = torch.cat([v1, v2])  # [2N, 3, H, W]
-        if channels_last:
-            views = views.contiguous(memory_format=torch.channels_last)
-        z1, z2 = model(views).chunk(2)  # [N, d] each
-        return objectives.nt_xent(z1, z2, temperature)
-
-    return loss_fn
-
-
-def pretrain_simclr(
-    images: np.ndarray | torch.Tensor,
-    config: SimCLRConfig | None = None,
-    eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
-    eval_every: int = 0,
-) -> tuple[SimCLR, Any]:
-    """Pre-train a :class:`SimCLR` model (encoder + head) on unlabelled uint8 ``images``.
-
-    Returns the model (in eval mode, on ``config.device``) and the training history of
-    :func:`ptlib.train.fit` (a DataFrame with ``step``, ``seconds``, ``train_loss``, ``lr``, and
-    the keys of ``eval_fn``). The optimiser is AdamW with a short warm-up and a cosine decay.
-    Introduced in chapter 4 (contrastive learning).
-    """
-    from ptlib import train
-
-    cfg = config or SimCLRConfig()
-    runtime.seed_everything(cfg.seed)
-    model = SimCLR(ResNet(cfg.encoder), cfg.proj_hidden, cfg.proj_dim)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    tcfg = train.TrainConfig(
-        max_steps=cfg.max_steps,
-        max_seconds=cfg.max_seconds,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        betas=(0.9, 0.999),
-        warmup_steps=cfg.warmup_steps,
-        schedule="cosine",
-        grad_clip=None,
-        bf16=cfg.bf16,
-        eval_every=eval_every,
-        seed=cfg.seed,
-        device=cfg.device,
-        progress=cfg.progress,
-    )
-    batches = EpochBatches(images, cfg.batch_size, cfg.seed)
-    loss_fn = simclr_loss_fn(cfg.temperature, cfg.augment, cfg.seed, cfg.channels_last)
-    history = train.fit(model, loss_fn, batches, tcfg, eval_fn=eval_fn, resume=False)
-    model.eval()
-    return model, history

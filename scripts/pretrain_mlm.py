@@ -1,6 +1,6 @@
 """Pre-train chapter 3's tiny BERT from the command line, on one device or data-parallel on many.
 
-The same recipe as notebooks/03_masked_language_modelling.ipynb (``ptlib.models.MLM_RECIPES``),
+The same recipe as notebooks/03_masked_language_modelling.ipynb (``ptlib.mlm.MLM_RECIPES``),
 as a script that runs unchanged under Hugging Face Accelerate:
 
     python scripts/pretrain_mlm.py --profile cpu --out runs/tiny-bert-imdb
@@ -18,7 +18,7 @@ the number of steps that fit in ``--seconds``, timed on the main process and sha
 others), so all processes stop together. ``--checkpoint-every`` saves the full training state
 with ``accelerator.save_state``; ``--resume`` continues from it. The result is saved with
 ``save_pretrained`` (safetensors) and the tokenizer, loadable with
-``ptlib.models.load_pretrained_mlm(out)``.
+``ptlib.mlm.load_pretrained_mlm(out)``.
 
 Introduced with chapter 3 (masked language modelling).
 """
@@ -39,7 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from ptlib import data, models, objectives, runtime, text, train
+from ptlib import data, mlm, objectives, runtime, text, train
 
 
 class MLMLoss(nn.Module):
@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profile", choices=sorted(models.MLM_RECIPES), default="cpu")
+    parser.add_argument("--profile", choices=sorted(mlm.MLM_RECIPES), default="cpu")
     parser.add_argument("--seconds", type=float, default=None, help="time budget (recipe's)")
     parser.add_argument("--steps", type=int, default=None, help="step budget (overrides time)")
     parser.add_argument("--documents", type=int, default=None, help="first N reviews only")
@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    recipe = models.MLM_RECIPES[args.profile]
+    recipe = mlm.MLM_RECIPES[args.profile]
     changes: dict[str, object] = {"seed": args.seed}
     if args.seconds is not None:
         changes["max_seconds"] = args.seconds
@@ -108,17 +108,17 @@ def main(argv: list[str] | None = None) -> int:
             docs = data.load_corpus(recipe.corpus, "train")[: recipe.max_documents]
             text.train_wordpiece(docs, recipe.vocab_size).save_pretrained(tok_dir)
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    ids = models.mlm_corpus_ids(recipe, tokenizer)
+    ids = mlm.mlm_corpus_ids(recipe, tokenizer)
 
-    model = models.new_mlm_model(recipe, tokenizer)  # the same seed, so the same weights
+    model = mlm.new_mlm_model(recipe, tokenizer)  # the same seed, so the same weights
     steps = [None]
     if main_process:
         # time one process's share of a step: N processes fit N times as many steps
         share = dataclasses.replace(recipe, tokens_per_batch=recipe.tokens_per_batch // world)
-        steps[0] = models.mlm_steps_for_budget(share, model, ids, tokenizer, accelerator.device)
+        steps[0] = mlm.mlm_steps_for_budget(share, model, ids, tokenizer, accelerator.device)
     steps = int(broadcast_object_list(steps)[0])
-    batches = models.mlm_batches(recipe, ids, tokenizer, steps)
-    config = models.mlm_train_config(recipe, steps, device=str(accelerator.device))
+    batches = mlm.mlm_batches(recipe, ids, tokenizer, steps)
+    config = mlm.mlm_train_config(recipe, steps, device=str(accelerator.device))
     optimizer = train.make_optimizer(model, config)
     wrapped, optimizer = accelerator.prepare(MLMLoss(model), optimizer)
 
@@ -158,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
 
     if main_process:
-        mlm = accelerator.unwrap_model(wrapped).mlm.eval()
+        model = accelerator.unwrap_model(wrapped).mlm.eval()
         val = _validation(recipe, tokenizer)
-        result = objectives.mlm_evaluate(mlm, val)
+        result = objectives.mlm_evaluate(model, val)
         meta = {
             "recipe": dataclasses.asdict(recipe),
             "steps": steps,
@@ -170,15 +170,15 @@ def main(argv: list[str] | None = None) -> int:
             "masked_token_accuracy": result["accuracy"],
             "trained_by": "scripts/pretrain_mlm.py",
         }
-        models.save_pretrained_mlm(mlm, tokenizer, args.out / "model", meta)
+        mlm.save_pretrained_mlm(model, tokenizer, args.out / "model", meta)
         print(json.dumps({k: v for k, v in meta.items() if k != "recipe"}), flush=True)
     accelerator.end_training()
     return 0
 
 
 def _overrides(pairs: list[str]) -> dict[str, object]:
-    """``["mlm_probability=0.15", ...]`` -> typed values for :class:`ptlib.models.MLMRecipe`."""
-    types = {f.name: f.type for f in dataclasses.fields(models.MLMRecipe)}
+    """``["mlm_probability=0.15", ...]`` -> typed values for :class:`ptlib.mlm.MLMRecipe`."""
+    types = {f.name: f.type for f in dataclasses.fields(mlm.MLMRecipe)}
     out: dict[str, object] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
@@ -202,26 +202,13 @@ def _bf16() -> bool:
     return runtime.bf16_supported("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _validation(recipe: models.MLMRecipe, tokenizer) -> list[dict]:
+def _validation(recipe: mlm.MLMRecipe, tokenizer) -> list[dict]:
     """The chapter's validation set: 65,536 held-out tokens in rows of ``recipe.seq_len``,
     15% masked with seed 1234."""
-    val_ids = models.mlm_corpus_ids(recipe, tokenizer, "valid")
+    val_ids = mlm.mlm_corpus_ids(recipe, tokenizer, "valid")
     n = recipe.seq_len
     rows = text.pack_sequences(val_ids, n, tokenizer.cls_token_id, tokenizer.sep_token_id)
-    special = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
-    g = torch.Generator().manual_seed(1234)
-    out, per_batch = [], 8192 // n
-    for start in range(0, min(len(rows), 65536 // n), per_batch):
-        inp, lab = text.mask_tokens(
-            rows[start : start + per_batch],
-            tokenizer.mask_token_id,
-            len(tokenizer),
-            special,
-            0.15,
-            generator=g,
-        )
-        out.append({"input_ids": inp, "attention_mask": torch.ones_like(inp), "labels": lab})
-    return out
+    return text.masked_batches(rows[: 65536 // n], tokenizer, 8192 // n, 0.15, seed=1234)
 
 
 if __name__ == "__main__":

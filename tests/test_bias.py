@@ -1,5 +1,5 @@
 """Tests of ptlib.bias (chapter 9): every metric against a naive reference or a hand-made case
-whose answer is known, and the ``docs`` option of ptlib.models' MLM pre-training."""
+whose answer is known, and the ``docs`` option of ptlib.mlm's pre-training."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from transformers import BertForMaskedLM
 
-from ptlib import bias, models
+from ptlib import bias, mlm
 
 # -- WEAT / SEAT ----------------------------------------------------------------------------------
 
@@ -162,7 +162,7 @@ def test_masked_log_probs_of_a_bert_equal_the_full_forward_pass(layers: int):
     # The fast path runs the last layer at the read positions only; it must equal the logits
     # of the library's full forward pass, with padding in the batch.
     torch.manual_seed(layers)
-    config = models.tiny_bert_config(60, "xs", num_hidden_layers=layers)
+    config = mlm.tiny_bert_config(60, "xs", num_hidden_layers=layers)
     model = BertForMaskedLM(config).eval()
     gen = np.random.default_rng(layers)
     rows, positions, targets = [], [], []
@@ -419,7 +419,7 @@ def test_reweighing_makes_the_label_independent_of_the_group():
     assert w == pytest.approx([0.75, 0.75, 1.5, 0.5])
 
 
-# -- the docs option of ptlib.models' MLM pre-training ----------------------------------------
+# -- the docs option of ptlib.mlm's pre-training ----------------------------------------
 
 DOCS = [
     "the film was wonderful and the actors were wonderful too",
@@ -435,9 +435,9 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def _quick_recipe() -> models.MLMRecipe:
+def _quick_recipe() -> mlm.MLMRecipe:
     return replace(
-        models.MLM_RECIPES["cpu"], vocab_size=120, seq_len=16, short_seq_len=8,
+        mlm.MLM_RECIPES["cpu"], vocab_size=120, seq_len=16, short_seq_len=8,
         tokens_per_batch=64, max_seconds=None, max_steps=2,
     )  # fmt: skip
 
@@ -450,7 +450,7 @@ def test_mlm_corpus_ids_encodes_given_docs_instead_of_the_corpus(monkeypatch):
 
     tok = text.train_wordpiece(DOCS, 120)
     monkeypatch.setattr(data, "load_corpus", no_corpus)
-    ids = models.mlm_corpus_ids(_quick_recipe(), tok, docs=DOCS[:2])
+    ids = mlm.mlm_corpus_ids(_quick_recipe(), tok, docs=DOCS[:2])
     assert ids == text.encode_corpus(DOCS[:2], tok)
 
 
@@ -471,16 +471,16 @@ def test_pretrain_mlm_on_given_docs_equals_the_default_path_on_the_same_corpus(
     monkeypatch.setattr(text, "train_wordpiece", train_wordpiece)
     monkeypatch.setattr(data, "load_corpus", lambda name, split=None: list(DOCS))
     recipe = _quick_recipe()
-    m1, _, h1 = models.pretrain_mlm(recipe, device="cpu", progress=False)
+    _, m1, h1 = mlm.pretrain_mlm(recipe, device="cpu", progress=False)
     monkeypatch.setattr(data, "load_corpus", lambda *a, **k: pytest.fail("corpus read"))
-    m2, _, h2 = models.pretrain_mlm(recipe, device="cpu", progress=False, docs=DOCS)
+    _, m2, h2 = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=DOCS)
     assert seen == [DOCS, DOCS]
     assert int(h1["step"].iloc[-1]) == int(h2["step"].iloc[-1]) == 2
     for (name, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
         assert torch.allclose(a, b), name
     # other documents: they reach the tokenizer trainer, and the model trains on other rows
     other = ["a terrible film and worse actors with a thin plot"] * 40
-    m3, _, _ = models.pretrain_mlm(recipe, device="cpu", progress=False, docs=other)
+    _, m3, _ = mlm.pretrain_mlm(recipe, device="cpu", progress=False, docs=other)
     assert seen[-1] == other
     changed = [not torch.equal(a, b) for a, b in zip(m1.parameters(), m3.parameters(), strict=True)]
     assert any(changed)

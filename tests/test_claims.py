@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ptlib import models
+from ptlib import mlm
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(os.environ.get("PTLIB_RESULTS_DIR") or ROOT / "results")
@@ -319,7 +319,7 @@ def test_ch03_mlm_loss_far_below_the_unigram_baseline():
     assert 6.0 < r["unigram_baseline_loss"] < 7.5  # about log(869) nats with an 8k vocabulary
     # the bigram baseline (5.41) is far better than the plain recipe (6.62, in the recipe table)
     assert r["bigram_baseline_loss"] < 6.0
-    assert r["pretrain_steps"] == models.MLM_RECIPES["cpu"].max_steps  # the step budget, all of it
+    assert r["pretrain_steps"] == mlm.MLM_RECIPES["cpu"].max_steps  # the step budget, all of it
 
 
 def test_ch03_masked_token_accuracy_beats_the_most_frequent_token():

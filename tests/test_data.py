@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from ptlib import checksums, data
+from ptlib.data import fetch, loaders, registry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,19 +64,19 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No PTLIB_DATA_DIR; the download cache in a temporary folder (returned)."""
     monkeypatch.delenv("PTLIB_DATA_DIR", raising=False)
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+    return tmp_path / "cache" / "data"
 
 
 # ---------------------------------------------------------------------------- registry
 
 
 def test_registry_covers_every_dataset_folder_and_manifest() -> None:
-    assert data.available() == sorted(data.DATASETS) == sorted(data._MANIFEST)
+    assert data.available() == sorted(data.DATASETS) == sorted(registry._MANIFEST)
     assert len(data.DATASETS) == 20
     for spec in data.DATASETS.values():
         assert spec.files and spec.licence and spec.citation and spec.source.urls
         assert "SOURCE.md" not in spec.files
-        assert data._LOADERS[spec.task]
+        assert loaders._LOADERS[spec.task]
         with pytest.raises(dataclasses.FrozenInstanceError):
             spec.name = "x"  # type: ignore[misc]
     # MovieLens may only come from GroupLens itself.
@@ -137,7 +138,7 @@ def test_corrupted_byte_gives_expected_and_found_sha256(copy_of) -> None:
     raw = bytearray(path.read_bytes())
     raw[100] ^= 1
     path.write_bytes(bytes(raw))
-    want = data._MANIFEST["sst2_sentence"]["dev.tsv"]["sha256"]
+    want = registry._MANIFEST["sst2_sentence"]["dev.tsv"]["sha256"]
     found = hashlib.sha256(raw).hexdigest()
     with pytest.raises(data.DataError, match=f"expected {want}, found {found}") as err:
         data.load("sst2_sentence", "dev")
@@ -174,7 +175,7 @@ def test_failed_download_explains_both_ways(offline: Path, monkeypatch: pytest.M
     def no_network(url: str, dest: Path) -> None:
         raise OSError("Network is unreachable")
 
-    monkeypatch.setattr(data, "_download", no_network)
+    monkeypatch.setattr(fetch, "_download", no_network)
     with pytest.raises(data.DataError) as err:
         data.load("german_credit")
     msg = str(err.value)
@@ -189,10 +190,10 @@ def test_failed_download_explains_both_ways(offline: Path, monkeypatch: pytest.M
 def test_real_downloader_writes_atomically(tmp_path: Path) -> None:
     src = tmp_path / "src.txt"
     src.write_bytes(b"payload\n")
-    data._download(src.as_uri(), tmp_path / "dest.txt")  # file:// works offline
+    fetch._download(src.as_uri(), tmp_path / "dest.txt")  # file:// works offline
     assert (tmp_path / "dest.txt").read_bytes() == b"payload\n"
     with pytest.raises(OSError):
-        data._download((tmp_path / "absent.txt").as_uri(), tmp_path / "never.txt")
+        fetch._download((tmp_path / "absent.txt").as_uri(), tmp_path / "never.txt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dest.txt", "src.txt"]  # no .part
 
 
@@ -211,7 +212,7 @@ def test_fake_download_fills_the_cache_atomically(
         shutil.copyfile(DATA / "sst2" / dest.name, part)
         os.replace(part, dest)
 
-    monkeypatch.setattr(data, "_download", fake)
+    monkeypatch.setattr(fetch, "_download", fake)
     df = data.load("sst2", "dev")
     assert len(calls) == 3 and all("/6288fb5bec9c572f2492875ae0111df5b6daed11/" in u for u in calls)
     assert len(df) == 872 and list(df.columns) == ["text", "label"]
@@ -235,8 +236,8 @@ def test_exact_download_that_differs_is_rejected(
     def tampered(url: str, dest: Path) -> None:
         dest.write_bytes((DATA / "crows_pairs" / dest.name).read_bytes() + b"\n")
 
-    monkeypatch.setattr(data, "_download", tampered)
-    want = data._MANIFEST["crows_pairs"]["crows_pairs_anonymized.csv"]["sha256"]
+    monkeypatch.setattr(fetch, "_download", tampered)
+    want = registry._MANIFEST["crows_pairs"]["crows_pairs_anonymized.csv"]["sha256"]
     with pytest.raises(
         data.DataError, match=f"does not match the course copy \\(sha256 expected {want}"
     ):
@@ -466,7 +467,7 @@ def fake_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             FAKES[name](stage)
         shutil.copyfile(stage / saved, dest)
 
-    monkeypatch.setattr(data, "_download", download)
+    monkeypatch.setattr(fetch, "_download", download)
     for name in (
         "cifar10",
         "dailydialog",
@@ -482,7 +483,7 @@ def fake_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_every_converter_has_a_fake() -> None:
-    assert sorted(FAKES) == sorted(data._CONVERTERS)
+    assert sorted(FAKES) == sorted(fetch._CONVERTERS)
 
 
 @needs_data
@@ -732,9 +733,9 @@ def test_manifest_agrees_with_the_source_tables() -> None:
     assert spec and spec.loader
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    assert tool.disagreements(data._MANIFEST, DATA) == []
-    assert sorted(data._MANIFEST) == sorted(p.name for p in DATA.iterdir() if p.is_dir())
-    for name, files in data._MANIFEST.items():  # every data file of the folder is listed
+    assert tool.disagreements(registry._MANIFEST, DATA) == []
+    assert sorted(registry._MANIFEST) == sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    for name, files in registry._MANIFEST.items():  # every data file of the folder is listed
         on_disk = {
             p.relative_to(DATA / name).as_posix() for p in (DATA / name).rglob("*") if p.is_file()
         }

@@ -35,15 +35,15 @@ def test_classification_report_matches_hand_computed_confusion_matrix() -> None:
     p = [2 / 3, 2 / 3, 3 / 4]
     r = [2 / 4, 2 / 3, 1.0]
     f1 = [2 * a * b / (a + b) for a, b in zip(p, r, strict=True)]
-    report = evaluate.classification_report(y_true, y_pred)
+    report = evaluate.classification_metrics(y_true, y_pred)
     assert report["accuracy"] == pytest.approx(7 / 10)
     assert report["precision"] == pytest.approx(np.mean(p))
     assert report["recall"] == pytest.approx(np.mean(r))
-    assert report["f1"] == pytest.approx(np.mean(f1))
+    assert report["macro_f1"] == pytest.approx(np.mean(f1))
 
 
 def test_classification_report_never_predicted_class_has_zero_precision() -> None:
-    report = evaluate.classification_report([0, 1, 1, 1], [1, 1, 1, 1])
+    report = evaluate.classification_metrics([0, 1, 1, 1], [1, 1, 1, 1])
     # class 0: precision 0 (never predicted), recall 0; class 1: precision 3/4, recall 1.
     assert report["precision"] == pytest.approx((0 + 3 / 4) / 2)
     assert report["recall"] == pytest.approx(0.5)
@@ -208,3 +208,19 @@ def test_labels_to_reach_uses_first_crossing_and_validates() -> None:
         evaluate.labels_to_reach([10, 5], [0.5, 0.6], 0.55)
     with pytest.raises(ValueError):
         evaluate.labels_to_reach([], [], 0.5)
+
+
+def test_mean_ci_matches_a_hand_computed_t_interval() -> None:
+    mean, half = evaluate.mean_ci([0.80, 0.84, 0.82, 0.86])
+    s = np.std([0.80, 0.84, 0.82, 0.86], ddof=1)
+    assert mean == pytest.approx(0.83)
+    assert half == pytest.approx(3.182446305284263 * s / 2)  # t_{0.975, 3} = 3.1824...
+    assert evaluate.mean_ci([0.5]) == (0.5, 0.0)
+    for bad in ([], [0.5, float("nan")]):
+        with pytest.raises(ValueError, match="values"):
+            evaluate.mean_ci(bad)
+    assert evaluate.classification_metrics([0, 1], [0, 0], num_labels=3)["confusion_matrix"] == [
+        [1, 0, 0],
+        [1, 0, 0],
+        [0, 0, 0],
+    ]

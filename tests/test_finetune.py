@@ -17,7 +17,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
-from ptlib import data, finetune
+from ptlib import data, evaluate, finetune, weights
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],
@@ -144,7 +144,7 @@ def test_from_scratch_has_the_architecture_but_not_the_weights(tiny_bert: Path) 
         assert torch.equal(emb, saved)
         other = scratch.base_model.embeddings.word_embeddings.weight
         assert other.shape == saved.shape and not torch.equal(other, saved)
-        assert finetune.count_parameters(loaded) == finetune.count_parameters(scratch)
+        assert weights.count_parameters(loaded) == weights.count_parameters(scratch)
     assert isinstance(loaded, torch.nn.Module) and loaded.config.num_labels == 3
     with pytest.raises(ValueError, match="pooling"):
         finetune.load_classifier(tiny_bert, 3, pooling="max")
@@ -172,7 +172,7 @@ def test_set_trainable_counts_head_partial_and_full(tiny_bert: Path) -> None:
     assert not any(
         n.startswith(("encoder.encoder.layer.0.", "encoder.embeddings")) for n in trainable
     )
-    assert finetune.set_trainable(net, "all") == finetune.count_parameters(net)
+    assert finetune.set_trainable(net, "all") == weights.count_parameters(net)
     with pytest.raises(ValueError):
         finetune.set_trainable(net, LAYERS + 1)
     with pytest.raises(ValueError):
@@ -256,7 +256,7 @@ def test_text_dataset_tokenises_once_and_truncates(tiny_bert: Path) -> None:
 def test_classification_metrics_match_hand_computed_values() -> None:
     y_true = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
     y_pred = [0, 0, 1, 2, 1, 1, 0, 2, 2, 2]
-    m = finetune.classification_metrics(y_true, y_pred, num_labels=4)
+    m = evaluate.classification_metrics(y_true, y_pred, num_labels=4)
     # per class (0, 1, 2, 3): precision 2/3, 2/3, 3/4, 0; recall 2/4, 2/3, 3/3, 0
     assert m["accuracy"] == pytest.approx(0.7)
     assert m["precision"] == pytest.approx((2 / 3 + 2 / 3 + 3 / 4 + 0) / 4)
@@ -265,7 +265,7 @@ def test_classification_metrics_match_hand_computed_values() -> None:
     assert m["macro_f1"] == pytest.approx(sum(f1) / 4)
     assert m["confusion_matrix"][0] == [2, 1, 1, 0] and len(m["confusion_matrix"]) == 4
     with pytest.raises(ValueError):
-        finetune.classification_metrics([0, 1], [0], num_labels=2)
+        evaluate.classification_metrics([0, 1], [0], num_labels=2)
 
 
 def test_compute_metrics_for_trainer() -> None:
@@ -278,10 +278,34 @@ def test_compute_metrics_for_trainer() -> None:
 
 
 def test_training_arguments_use_transformers_5_names() -> None:
-    args = finetune.training_arguments("unused", max_steps=7, warmup=0.2, device="cpu")
+    config = finetune.FinetuneConfig(max_steps=7, warmup=0.2, device="cpu")
+    args = finetune.training_arguments("unused", config)
     assert args.max_steps == 7 and args.warmup_steps == 0.2 and args.use_cpu
     assert args.eval_strategy == "no" and args.train_sampling_strategy == "group_by_length"
     assert args.report_to == [] or args.report_to == ["none"] or args.report_to == "none"
+
+
+def test_finetune_config_validates_and_plans_steps() -> None:
+    config = finetune.FinetuneConfig()
+    assert (config.epochs, config.min_steps, config.learning_rate) == (3.0, 50, 5e-5)
+    assert config.steps_for(800) == 75  # 3 epochs of 25 batches of 32
+    assert config.steps_for(100) == 50  # at least min_steps
+    assert finetune.make_config(max_steps=7).steps_for(10_000) == 7
+    assert finetune.make_config(config, epochs=1).steps_for(800) == 50
+    for bad in (
+        {"pooling": "max"},
+        {"layers": "some"},
+        {"layers": -1},
+        {"warmup": 1.5},
+        {"learning_rate": 0},
+        {"batch_size": 0},
+        {"dropout": 1.0},
+        {"max_steps": 0},
+    ):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            finetune.FinetuneConfig(**bad)
+    with pytest.raises(TypeError, match="lr"):
+        finetune.make_config(lr=1e-4)
 
 
 def test_resolve_model(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,7 +357,6 @@ def test_train_classifier_checks_labels_and_returns_an_eval_mode_model(tiny_bert
 
 
 def test_fine_tuned_classifier_runs_in_the_label_efficiency_runner(tiny_bert: Path) -> None:
-    from ptlib import evaluate
 
     train, dev = _colour_table(120, seed=8), _colour_table(60, seed=9)
     ids = {"red": 0, "green": 1, "blue": 2}
@@ -341,7 +364,7 @@ def test_fine_tuned_classifier_runs_in_the_label_efficiency_runner(tiny_bert: Pa
 
     def make_model() -> finetune.FineTunedClassifier:
         return finetune.FineTunedClassifier(
-            tiny_bert, epochs=3, min_steps=30, learning_rate=3e-3, device="cpu"
+            tiny_bert, epochs=3, min_steps=30, batch_size=16, learning_rate=3e-3, device="cpu"
         )
 
     runs = evaluate.label_efficiency(

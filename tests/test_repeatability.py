@@ -18,7 +18,18 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
-from ptlib import data, evaluate, finetune, models, objectives, runtime, text, train, vision
+from ptlib import (
+    contrastive,
+    data,
+    evaluate,
+    finetune,
+    mlm,
+    objectives,
+    runtime,
+    text,
+    train,
+    vision,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +57,7 @@ CORPUS = [
 #: Chapter 3's recipe, shrunk: a tiny vocabulary and a few steps, with every phase of the real
 #: one (short rows, then long rows; the locality scaffold fading out).
 TINY_MLM = replace(
-    models.MLM_RECIPES["cpu"],
+    mlm.MLM_RECIPES["cpu"],
     vocab_size=300,
     tokens_per_batch=128,
     seq_len=16,
@@ -59,16 +70,16 @@ TINY_MLM = replace(
 def _pretrain(
     tok, ids, steps: int, eval_fn=None, **kwargs: object
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
-    """Chapter 3's pre-training (what models.pretrain_mlm does after the tokenizer)."""
-    model = models.new_mlm_model(TINY_MLM, tok)
-    config = models.mlm_train_config(TINY_MLM, steps, device="cpu", progress=False, **kwargs)
-    batches = models.mlm_batches(TINY_MLM, ids, tok, steps)
+    """Chapter 3's pre-training (what mlm.pretrain_mlm does after the tokenizer)."""
+    model = mlm.new_mlm_model(TINY_MLM, tok)
+    config = mlm.mlm_train_config(TINY_MLM, steps, device="cpu", progress=False, **kwargs)
+    batches = mlm.mlm_batches(TINY_MLM, ids, tok, steps)
     return model, train.fit(model, objectives.mlm_batch_loss, batches, config, eval_fn)
 
 
 def test_mlm_pretraining_repeats_exactly() -> None:
     tok = text.train_wordpiece(CORPUS, TINY_MLM.vocab_size)
-    ids = models.mlm_corpus_ids(TINY_MLM, tok, docs=CORPUS)
+    ids = mlm.mlm_corpus_ids(TINY_MLM, tok, docs=CORPUS)
     model_a, hist_a = _pretrain(tok, ids, TINY_MLM.max_steps)
     model_b, hist_b = _pretrain(tok, ids, TINY_MLM.max_steps)
     assert len(hist_a) == TINY_MLM.max_steps
@@ -91,12 +102,12 @@ def test_the_wordpiece_vocabulary_repeats_on_real_text(monkeypatch: pytest.Monke
 
 
 def test_evaluation_and_checkpoints_do_not_change_the_model(tmp_path: Path) -> None:
-    """Chapter 3 evaluates and checkpoints along its run; models.tiny_bert, which pre-trains the
+    """Chapter 3 evaluates and checkpoints along its run; mlm.tiny_bert, which pre-trains the
     model when chapter 3 has not run, does neither. Both must end with the same weights."""
     tok = text.train_wordpiece(CORPUS, TINY_MLM.vocab_size)
-    ids = models.mlm_corpus_ids(TINY_MLM, tok, docs=CORPUS)
+    ids = mlm.mlm_corpus_ids(TINY_MLM, tok, docs=CORPUS)
     steps = TINY_MLM.max_steps
-    val = models.mlm_batches(TINY_MLM, ids, tok, steps)(0)
+    val = mlm.mlm_batches(TINY_MLM, ids, tok, steps)(0)
 
     def validate(m: torch.nn.Module) -> dict[str, float]:
         return {"val_loss": objectives.mlm_evaluate(m, [val])["loss"]}
@@ -111,7 +122,7 @@ def test_evaluation_and_checkpoints_do_not_change_the_model(tmp_path: Path) -> N
 
 def test_simclr_pretraining_repeats_exactly() -> None:
     images = np.random.default_rng(0).integers(0, 256, size=(48, 32, 32, 3), dtype=np.uint8)
-    cfg = vision.SimCLRConfig(
+    cfg = contrastive.SimCLRConfig(
         encoder=vision.ResNetConfig(widths=(8, 16), blocks=(1, 1), stem_channels=8),
         batch_size=16,
         proj_hidden=16,
@@ -122,8 +133,8 @@ def test_simclr_pretraining_repeats_exactly() -> None:
         device="cpu",
         progress=False,
     )
-    model_a, hist_a = vision.pretrain_simclr(images, cfg)
-    model_b, hist_b = vision.pretrain_simclr(images, cfg)
+    model_a, hist_a = contrastive.pretrain_simclr(images, cfg)
+    model_b, hist_b = contrastive.pretrain_simclr(images, cfg)
     pd.testing.assert_series_equal(hist_a["train_loss"], hist_b["train_loss"])
     _same_weights(model_a, model_b)
 

@@ -121,3 +121,12 @@ def test_set_threads_rejects_bad_counts(bad):
 def test_seed_everything_turns_on_deterministic_algorithms():
     runtime.seed_everything(0)
     assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_latency_ms_is_the_median_of_one_text_at_a_time() -> None:
+    calls: list[list[str]] = []
+    ms = runtime.latency_ms(calls.append, ["a", "b", "c", "d"], warmup=2)
+    assert calls == [["a"], ["b"], ["a"], ["b"], ["c"], ["d"]]  # two warm-up calls, then timed
+    assert 0 <= ms < 1000
+    with pytest.raises(ValueError, match="empty"):
+        runtime.latency_ms(calls.append, [])

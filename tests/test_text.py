@@ -146,10 +146,8 @@ def test_mask_tokens_checks_its_probabilities() -> None:
     with pytest.raises(ValueError):
         text.mask_tokens(ids, 4, 50, mlm_probability=1.5)
     with pytest.raises(ValueError):
-        text.mask_tokens(ids, 4, 50, mask_fraction=0.9, random_fraction=0.2)
-    inputs, labels = text.mask_tokens(
-        ids, 4, 50, mlm_probability=1.0, mask_fraction=1.0, random_fraction=0.0
-    )
+        text.mask_tokens(ids, 4, 50, corruption=(0.9, 0.2))
+    inputs, labels = text.mask_tokens(ids, 4, 50, mlm_probability=1.0, corruption=(1.0, 0.0))
     assert (inputs == 4).all() and torch.equal(labels, ids)
 
 
@@ -245,3 +243,19 @@ def test_a_bert_accepts_the_scaffold_as_its_attention_mask() -> None:
         local = model(input_ids=ids, attention_mask=text.local_attention_bias(2, 8, 5.0)).logits
     torch.testing.assert_close(zero, plain, rtol=1e-5, atol=1e-5)  # slope 0: no change
     assert not torch.allclose(local, plain, atol=1e-3)  # a real penalty changes the output
+
+
+def test_masked_batches_are_fixed_by_the_seed_and_match_mask_tokens() -> None:
+    tok = text.train_wordpiece(["the cat sat on the mat", "a dog ran in the park"] * 20, 60)
+    ids = text.encode_corpus(["the cat sat on the mat and a dog ran in the park"] * 30, tok)
+    rows = text.pack_sequences(ids, 8, tok.cls_token_id, tok.sep_token_id)
+    batches = text.masked_batches(rows, tok, 16, 0.3, seed=7)
+    assert [len(b["input_ids"]) for b in batches][:-1] == [16] * (len(batches) - 1)
+    assert sum(len(b["input_ids"]) for b in batches) == len(rows)
+    g = torch.Generator().manual_seed(7)
+    inp, lab = text.mask_tokens(
+        rows[:16], tok.mask_token_id, len(tok), text.special_ids(tok), 0.3, generator=g
+    )
+    assert torch.equal(batches[0]["input_ids"], inp) and torch.equal(batches[0]["labels"], lab)
+    again = text.masked_batches(rows, tok, 16, 0.3, seed=7)
+    assert all(torch.equal(a["labels"], b["labels"]) for a, b in zip(batches, again, strict=True))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptlib import objectives, vision
+from ptlib import contrastive, objectives, train, vision, weights
 
 
 def _images(n: int = 8, seed: int = 0, size: int = 32) -> torch.Tensor:
@@ -134,7 +134,7 @@ def test_augment_makes_two_different_views_reproducibly() -> None:
     assert torch.equal(vision.augment(x, generator=_gen(9)), v1)
     small = vision.augment(x, vision.AugmentConfig(size=24), generator=_gen())
     assert small.shape == (8, 3, 24, 24)
-    a, b = vision.two_views(x, _gen(9))
+    a, b = contrastive.two_views(x, _gen(9))
     assert torch.equal(a, v1) and torch.equal(b, v2)
 
 
@@ -165,14 +165,16 @@ def test_resnet_shapes(config: vision.ResNetConfig, dim: int, spatial: int) -> N
 
 
 def test_resnet_sizes_and_config_round_trip() -> None:
-    assert 1.0e6 < vision.count_parameters(vision.ResNet(vision.RESNET_SMALL)) < 1.5e6
-    assert 11.0e6 < vision.count_parameters(vision.ResNet(vision.RESNET18)) < 11.5e6  # ResNet-18
+    assert 1.0e6 < weights.count_parameters(vision.ResNet(vision.RESNET_SMALL)) < 1.5e6
+    assert 11.0e6 < weights.count_parameters(vision.ResNet(vision.RESNET18)) < 11.5e6  # ResNet-18
     d = vision.RESNET18.to_dict()
     assert vision.ResNetConfig.from_dict(d) == vision.RESNET18
     with pytest.raises(ValueError):
         vision.ResNetConfig(widths=(8, 16), blocks=(1,))
-    cfg = vision.SimCLRConfig(encoder=TINY, augment=vision.AugmentConfig(size=24), max_seconds=5)
-    assert vision.SimCLRConfig.from_dict(cfg.to_dict()) == cfg
+    cfg = contrastive.SimCLRConfig(
+        encoder=TINY, augment=vision.AugmentConfig(size=24), max_seconds=5
+    )
+    assert contrastive.SimCLRConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_features_are_eval_mode_representations() -> None:
@@ -195,28 +197,28 @@ def test_features_are_eval_mode_representations() -> None:
 def test_epoch_batches_visit_every_image_once_per_epoch() -> None:
     x = _images(10)
     y = torch.arange(10)
-    batches = vision.EpochBatches(x, 3, seed=1, labels=y)
+    batches = train.EpochBatches(x, 3, seed=1, labels=y)
     assert batches.per_epoch == 3
     seen = torch.cat([batches(s)[1] for s in range(3)])
     assert len(set(seen.tolist())) == 9  # one image dropped, none twice
     imgs, labels, step = batches(4)
     assert torch.equal(imgs, x[labels]) and int(step) == 4
-    again = vision.EpochBatches(x, 3, seed=1, labels=y)
+    again = train.EpochBatches(x, 3, seed=1, labels=y)
     assert torch.equal(again(4)[1], labels)  # depends only on seed and step
     assert not torch.equal(torch.cat([batches(s)[1] for s in range(3, 6)]), seen)
-    assert len(vision.EpochBatches(x, 50)(0)[0]) == 10
+    assert len(train.EpochBatches(x, 50)(0)[0]) == 10
     with pytest.raises(ValueError):
-        vision.EpochBatches(x, 3, labels=y[:5])
+        train.EpochBatches(x, 3, labels=y[:5])
 
 
 def test_simclr_loss_fn_is_nt_xent_of_the_steps_views() -> None:
     torch.manual_seed(0)
     model = vision.SimCLR(vision.ResNet(TINY), 32, 8).eval()
     x = _images(6)
-    loss_fn = vision.simclr_loss_fn(0.5, seed=3, channels_last=False)
+    loss_fn = contrastive.simclr_loss_fn(0.5, seed=3, channels_last=False)
     batch = (x, torch.tensor(7))
     loss = loss_fn(model, batch)
-    v1, v2 = vision.two_views(x, vision.step_generator(3, 7))
+    v1, v2 = contrastive.two_views(x, vision.step_generator(3, 7))
     with torch.no_grad():
         z1, z2 = model(torch.cat([v1, v2])).chunk(2)
     assert loss.item() == pytest.approx(objectives.nt_xent(z1, z2, 0.5).item(), rel=1e-5)
@@ -225,7 +227,7 @@ def test_simclr_loss_fn_is_nt_xent_of_the_steps_views() -> None:
 
 def test_pretrain_simclr_is_repeatable_and_updates_the_weights() -> None:
     x = _images(64)
-    cfg = vision.SimCLRConfig(
+    cfg = contrastive.SimCLRConfig(
         encoder=TINY,
         batch_size=32,
         proj_hidden=32,
@@ -237,56 +239,54 @@ def test_pretrain_simclr_is_repeatable_and_updates_the_weights() -> None:
         device="cpu",
         progress=False,
     )
-    model, history = vision.pretrain_simclr(x, cfg)
+    model, history = contrastive.pretrain_simclr(x, cfg)
     assert list(history["step"]) == [1, 2, 3, 4]
     assert history["lr"].iloc[0] == pytest.approx(cfg.lr / 2)  # warm-up
     assert not model.training
-    _, again = vision.pretrain_simclr(x, cfg)
+    _, again = contrastive.pretrain_simclr(x, cfg)
     np.testing.assert_allclose(history["train_loss"], again["train_loss"], rtol=1e-5)
     fresh = vision.SimCLR(vision.ResNet(TINY), 32, 16)
     assert not torch.equal(fresh.encoder.stem[0].weight, model.encoder.stem[0].weight)
 
 
-# -- saving and loading the encoder (ptlib.models) ---------------------------------------------
+# -- saving and loading the encoder (ptlib.contrastive) ---------------------------------------------
 
 
 def test_save_and_load_simclr_encoder_round_trip(tmp_path) -> None:
-    from ptlib import models
 
     torch.manual_seed(0)
     enc = vision.ResNet(TINY).to(memory_format=torch.channels_last)
     enc.train()
     enc(torch.rand(4, 3, 32, 32))  # move the batch-norm statistics away from their defaults
-    folder = models.save_simclr_encoder(enc, tmp_path / "enc", {"linear_probe_acc": 0.5})
+    folder = contrastive.save_simclr_encoder(enc, tmp_path / "enc", {"linear_probe_acc": 0.5})
     assert (folder / "model.safetensors").is_file()
-    assert models.simclr_metadata(folder) == {"linear_probe_acc": 0.5}
-    loaded = models.load_simclr_encoder(folder, train_if_missing=False, device="cpu")
+    assert contrastive.simclr_metadata(folder) == {"linear_probe_acc": 0.5}
+    loaded = contrastive.load_simclr_encoder(folder, train_if_missing=False, device="cpu")
     assert not loaded.training and loaded.config == TINY
     x = torch.rand(3, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), enc.eval()(x))
-    assert models.simclr_metadata(tmp_path / "nothing") == {}
+    assert contrastive.simclr_metadata(tmp_path / "nothing") == {}
 
 
 def test_load_simclr_encoder_verifies_a_manifest(tmp_path) -> None:
-    from ptlib import checksums, models
+    from ptlib import checksums
 
-    folder = models.save_simclr_encoder(vision.ResNet(TINY), tmp_path / "enc")
+    folder = contrastive.save_simclr_encoder(vision.ResNet(TINY), tmp_path / "enc")
     checksums.write_manifest(folder, "a test", "MIT")
-    models.load_simclr_encoder(folder, train_if_missing=False, device="cpu")  # verified, loads
+    contrastive.load_simclr_encoder(folder, train_if_missing=False, device="cpu")  # verified, loads
     (folder / "config.json").write_text((folder / "config.json").read_text() + " ")
     with pytest.raises(checksums.ManifestError, match="config.json is corrupted"):
-        models.load_simclr_encoder(folder, train_if_missing=False, device="cpu")
+        contrastive.load_simclr_encoder(folder, train_if_missing=False, device="cpu")
 
 
 def test_load_simclr_encoder_trains_when_missing(tmp_path, monkeypatch) -> None:
-    from ptlib import models
 
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path))
-    assert models.simclr_dir() == tmp_path / "models" / models.SIMCLR_NAME
-    with pytest.raises(models.WeightsError, match="no SimCLR encoder"):
-        models.load_simclr_encoder(train_if_missing=False)
-    cfg = vision.SimCLRConfig(
+    assert contrastive.simclr_dir() == tmp_path / "models" / contrastive.SIMCLR_NAME
+    with pytest.raises(weights.WeightsError, match="no SimCLR encoder"):
+        contrastive.load_simclr_encoder(train_if_missing=False)
+    cfg = contrastive.SimCLRConfig(
         encoder=TINY,
         batch_size=16,
         proj_hidden=16,
@@ -297,11 +297,13 @@ def test_load_simclr_encoder_trains_when_missing(tmp_path, monkeypatch) -> None:
         device="cpu",
         progress=False,
     )
-    enc = models.load_simclr_encoder(config=cfg, images=_images(32), device="cpu")
+    enc = contrastive.load_simclr_encoder(config=cfg, images=_images(32), device="cpu")
     assert isinstance(enc, vision.ResNet) and enc.config == TINY
-    meta = models.simclr_metadata()
+    meta = contrastive.simclr_metadata()
     assert meta["steps"] == 2 and meta["simclr_config"]["batch_size"] == 16
-    again = models.load_simclr_encoder(train_if_missing=False, device="cpu")  # now it is cached
+    again = contrastive.load_simclr_encoder(
+        train_if_missing=False, device="cpu"
+    )  # now it is cached
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(again(x), enc(x))

@@ -4,7 +4,7 @@
     python tools/make_checkpoints.py --unpack ARCHIVE  # verify, then unpack into the model cache
 
 Packing takes the three models the chapters train from the model cache
-(``ptlib.models.models_cache_dir()``, i.e. ``$PTLIB_CACHE_DIR/models`` or ``~/.cache/ptlib/models``),
+(``ptlib.weights.models_cache_dir()``, i.e. ``$PTLIB_CACHE_DIR/models`` or ``~/.cache/ptlib/models``),
 where ``make notebooks`` leaves them: chapter 3's tiny BERT (``tiny-bert-imdb``), chapter 4's
 SimCLR encoder (``simclr-cifar10``) and chapter 5's fine-tuned classifier (``minilm-sst2``). Each
 goes into the archive with a ``manifest.json`` (the sha256 of every file, who made it, its
@@ -12,8 +12,8 @@ licence: :func:`ptlib.checksums.write_manifest`), beside a ``LICENCES.md`` that 
 each model saw and under which terms.
 
 Unpacking checks every file against its manifest before anything is moved into the cache, and
-replaces each model folder in one step. The chapters' loaders (``models.tiny_bert``,
-``models.load_simclr_encoder``, ``finetune.load_saved_classifier``) check the manifest again
+replaces each model folder in one step. The chapters' loaders (``mlm.tiny_bert``,
+``contrastive.load_simclr_encoder``, ``finetune.load_saved_classifier``) check the manifest again
 whenever they load a folder that has one, so a damaged copy is reported, never used. With the
 models in the cache, chapters 5 and 9 skip pre-training the tiny BERT.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ptlib import __version__
 from ptlib.checksums import verify_manifest, write_manifest
-from ptlib.models import models_cache_dir
+from ptlib.weights import models_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "_build" / "checkpoints" / "ptlib-checkpoints.tar.gz"

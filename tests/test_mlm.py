@@ -1,5 +1,5 @@
-"""Tests of chapter 3's additions to ptlib.models: tiny BERT configs, the MLM recipe, and the
-load-or-pretrain cache."""
+"""Tests of ptlib.mlm (chapter 3): tiny BERT configs, the MLM recipe, and the load-or-pretrain
+cache."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertForMaskedLM
 
-from ptlib import models, text
+from ptlib import mlm, text, weights
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,81 +37,81 @@ CORPUS = [
 
 
 def test_tiny_bert_config_sizes() -> None:
-    cfg = models.tiny_bert_config(1000, "xs")
+    cfg = mlm.tiny_bert_config(1000, "xs")
     assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads) == (2, 128, 2)
     assert cfg.intermediate_size == 512 and cfg.vocab_size == 1000
     assert cfg.hidden_dropout_prob == 0.0 and cfg.attention_probs_dropout_prob == 0.0
-    big = models.tiny_bert_config(1000, "m", max_position_embeddings=256, dropout=0.1)
+    big = mlm.tiny_bert_config(1000, "m", max_position_embeddings=256, dropout=0.1)
     assert big.hidden_size == 384 and big.max_position_embeddings == 256
     assert big.hidden_dropout_prob == 0.1
-    assert models.tiny_bert_config(1000, "xs", num_hidden_layers=3).num_hidden_layers == 3
+    assert mlm.tiny_bert_config(1000, "xs", num_hidden_layers=3).num_hidden_layers == 3
     with pytest.raises(ValueError, match="unknown size"):
-        models.tiny_bert_config(1000, "xxl")
+        mlm.tiny_bert_config(1000, "xxl")
     # the sizes grow
     n = [
-        sum(p.numel() for p in BertForMaskedLM(models.tiny_bert_config(1000, s)).parameters())
-        for s in models.TINY_BERT_SIZES
+        sum(p.numel() for p in BertForMaskedLM(mlm.tiny_bert_config(1000, s)).parameters())
+        for s in mlm.TINY_BERT_SIZES
     ]
     assert n == sorted(n) and len(set(n)) == len(n)
 
 
 def test_models_cache_dir_follows_ptlib_cache_dir(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path))
-    assert models.models_cache_dir() == tmp_path / "models"
+    assert weights.models_cache_dir() == tmp_path / "models"
     monkeypatch.delenv("PTLIB_CACHE_DIR")
-    assert models.models_cache_dir() == Path("~/.cache/ptlib/models").expanduser()
+    assert weights.models_cache_dir() == Path("~/.cache/ptlib/models").expanduser()
 
 
 def _tiny_model_and_tokenizer():
     tok = text.train_wordpiece(CORPUS, vocab_size=60, min_frequency=1)
     torch.manual_seed(0)
     model = BertForMaskedLM(
-        models.tiny_bert_config(len(tok), "xs", num_hidden_layers=1, hidden_size=32)
+        mlm.tiny_bert_config(len(tok), "xs", num_hidden_layers=1, hidden_size=32)
     ).eval()
     return model, tok
 
 
 def test_save_and_load_round_trip_atomically(tmp_path: Path) -> None:
     model, tok = _tiny_model_and_tokenizer()
-    folder = models.save_pretrained_mlm(model, tok, tmp_path / "m", {"val_mlm_loss": 1.5})
+    folder = mlm.save_pretrained_mlm(model, tok, tmp_path / "m", {"val_mlm_loss": 1.5})
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
     assert json.loads((folder / "ptlib.json").read_text())["val_mlm_loss"] == 1.5
-    models.save_pretrained_mlm(model, tok, folder)  # replacing an existing folder works
+    mlm.save_pretrained_mlm(model, tok, folder)  # replacing an existing folder works
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folders left
-    loaded, loaded_tok = models.load_pretrained_mlm(folder, device="cpu")
+    loaded_tok, loaded = mlm.load_pretrained_mlm(folder, device="cpu")
     assert not loaded.training
     ids = torch.tensor([loaded_tok("the film was wonderful")["input_ids"]])
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids).logits, model(input_ids=ids).logits)
-    with pytest.raises(models.WeightsError):
-        models.load_pretrained_mlm(tmp_path / "nothing")
+    with pytest.raises(weights.WeightsError):
+        mlm.load_pretrained_mlm(tmp_path / "nothing")
 
 
 def test_load_pretrained_mlm_verifies_a_manifest(tmp_path: Path) -> None:
     from ptlib import checksums
 
     model, tok = _tiny_model_and_tokenizer()
-    folder = models.save_pretrained_mlm(model, tok, tmp_path / "m")
+    folder = mlm.save_pretrained_mlm(model, tok, tmp_path / "m")
     checksums.write_manifest(folder, "a test", "MIT")
-    models.load_pretrained_mlm(folder, device="cpu")  # verified, loads
+    mlm.load_pretrained_mlm(folder, device="cpu")  # verified, loads
     weights = bytearray((folder / "model.safetensors").read_bytes())
     weights[-2] ^= 0x10
     (folder / "model.safetensors").write_bytes(bytes(weights))
     with pytest.raises(checksums.ManifestError, match="model.safetensors is corrupted"):
-        models.load_pretrained_mlm(folder, device="cpu")
+        mlm.load_pretrained_mlm(folder, device="cpu")
 
 
 def test_tiny_bert_loads_from_the_cache_and_refuses_to_train_when_told(
     monkeypatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path))
-    with pytest.raises(models.WeightsError, match="chapter 3"):
-        models.tiny_bert(train_if_missing=False)
+    with pytest.raises(weights.WeightsError, match="chapter 3"):
+        mlm.tiny_bert(train_if_missing=False)
     with pytest.raises(ValueError, match="unknown model"):
-        models.tiny_bert("bert-large")
+        mlm.tiny_bert("bert-large")
     model, tok = _tiny_model_and_tokenizer()
-    models.save_pretrained_mlm(model, tok, tmp_path / "models" / "tiny-bert-imdb")
-    loaded, loaded_tok = models.tiny_bert(device="cpu", train_if_missing=False)
+    mlm.save_pretrained_mlm(model, tok, tmp_path / "models" / "tiny-bert-imdb")
+    loaded_tok, loaded = mlm.tiny_bert(device="cpu", train_if_missing=False)
     assert isinstance(loaded, BertForMaskedLM) and len(loaded_tok) == len(tok)
 
 
@@ -120,29 +120,29 @@ def test_tiny_bert_pretrains_and_caches_when_missing(monkeypatch, tmp_path: Path
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("PTLIB_DATA_DIR", str(_data_dir()))
     quick = replace(
-        models.MLM_RECIPES["cpu"], max_documents=300, vocab_size=500, max_seconds=None, max_steps=3
+        mlm.MLM_RECIPES["cpu"], max_documents=300, vocab_size=500, max_seconds=None, max_steps=3
     )
-    monkeypatch.setitem(models.MLM_RECIPES, "cpu", quick)
-    model, tok = models.tiny_bert(device="cpu", progress=False)
+    monkeypatch.setitem(mlm.MLM_RECIPES, "cpu", quick)
+    tok, model = mlm.tiny_bert(device="cpu", progress=False)
     folder = tmp_path / "models" / "tiny-bert-imdb"
     meta = json.loads((folder / "ptlib.json").read_text())
     assert meta["steps"] == 3 and meta["recipe"]["vocab_size"] == 500
     assert len(tok) == 500 and model.config.vocab_size == 500
-    again, _ = models.tiny_bert(device="cpu", train_if_missing=False)  # now cached
+    _, again = mlm.tiny_bert(device="cpu", train_if_missing=False)  # now cached
     for (name, a), b in zip(model.state_dict().items(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
 
 
 def test_sinusoidal_positions_are_smooth_and_scaled_like_the_words() -> None:
     torch.manual_seed(0)
-    model = BertForMaskedLM(models.tiny_bert_config(100, "xs"))
-    models.init_sinusoidal_positions(model)
+    model = BertForMaskedLM(mlm.tiny_bert_config(100, "xs"))
+    mlm.init_sinusoidal_positions(model)
     pos = model.bert.embeddings.position_embeddings.weight.detach()
     words = model.bert.embeddings.word_embeddings.weight.detach()
     assert pos.pow(2).mean().sqrt().item() == pytest.approx(words.pow(2).mean().sqrt().item())
     cos = torch.nn.functional.cosine_similarity(pos[10:11], pos, dim=1)
     assert cos[11] > cos[20] > cos[60]  # nearby positions are more alike than distant ones
-    models.init_sinusoidal_positions(model, scale=1.0)
+    mlm.init_sinusoidal_positions(model, scale=1.0)
     rms = model.bert.embeddings.position_embeddings.weight.pow(2).mean().sqrt().item()
     assert rms == pytest.approx(1.0, rel=1e-5)
 
@@ -150,29 +150,29 @@ def test_sinusoidal_positions_are_smooth_and_scaled_like_the_words() -> None:
 def test_recipe_helpers_build_the_phases_config_and_model() -> None:
     model, tok = _tiny_model_and_tokenizer()
     recipe = replace(
-        models.MLM_RECIPES["cpu"], seq_len=16, short_seq_len=8, tokens_per_batch=64, max_steps=10
+        mlm.MLM_RECIPES["cpu"], seq_len=16, short_seq_len=8, tokens_per_batch=64, max_steps=10
     )
     ids = text.encode_corpus(CORPUS, tok)
-    batches = models.mlm_batches(recipe, ids, tok, max_steps=10)
+    batches = mlm.mlm_batches(recipe, ids, tok, max_steps=10)
     assert isinstance(batches, text.LocalityScaffold) and batches.fade_steps == 4  # 35% of 10
     assert [start for start, _ in batches.batch_fn.phases] == [0, 5]  # half the steps short
     assert batches(0)["input_ids"].shape == (8, 8) and batches(5)["input_ids"].shape == (4, 16)
     assert batches(0)["attention_mask"].shape == (8, 1, 8, 8)  # the scaffold's bias
     assert batches(5)["attention_mask"].shape == (4, 16)  # faded out: a plain mask
-    single = models.mlm_batches(
+    single = mlm.mlm_batches(
         replace(recipe, short_fraction=0.0, local_bias=0.0), ids, tok, max_steps=10
     )
     assert isinstance(single, text.PhasedBatches) and len(single.phases) == 1
-    cfg = models.mlm_train_config(recipe, 100, device="cpu")
+    cfg = mlm.mlm_train_config(recipe, 100, device="cpu")
     assert cfg.max_steps == 100 and cfg.warmup_steps == 5 and cfg.lr == recipe.lr
     assert cfg.max_seconds is None  # a step budget: the same run on every machine
-    timed_cfg = models.mlm_train_config(replace(recipe, max_seconds=8.0), 100, device="cpu")
+    timed_cfg = mlm.mlm_train_config(replace(recipe, max_seconds=8.0), 100, device="cpu")
     assert timed_cfg.max_seconds == pytest.approx(1.25 * 8.0)  # a time budget keeps a hard stop
-    a, b = models.new_mlm_model(recipe, tok), models.new_mlm_model(recipe, tok)
+    a, b = mlm.new_mlm_model(recipe, tok), mlm.new_mlm_model(recipe, tok)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
-    assert models.mlm_steps_for_budget(recipe, a, ids, tok, "cpu") == 10
+    assert mlm.mlm_steps_for_budget(recipe, a, ids, tok, "cpu") == 10
     timed = replace(recipe, max_steps=None, max_seconds=2.0)
-    steps = models.mlm_steps_for_budget(timed, model, ids, tok, "cpu")  # the 1-layer model
+    steps = mlm.mlm_steps_for_budget(timed, model, ids, tok, "cpu")  # the 1-layer model
     assert steps >= 1 and isinstance(steps, int)
 
 
@@ -198,7 +198,7 @@ def test_pretrain_script_runs_and_saves_a_loadable_model(tmp_path: Path) -> None
     assert summary["steps"] == 3 and summary["processes"] == 1
     meta = json.loads((tmp_path / "model" / "ptlib.json").read_text())
     assert meta["recipe"]["mlm_probability"] == 0.2 and meta["recipe"]["short_fraction"] == 0.5
-    model, tok = models.load_pretrained_mlm(tmp_path / "model", device="cpu")
+    tok, model = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
     assert len(tok) == 300 and model.config.vocab_size == 300
     spec = importlib.util.spec_from_file_location(
         "pretrain_mlm", REPO / "scripts" / "pretrain_mlm.py"
@@ -221,5 +221,5 @@ def test_pretrain_script_runs_data_parallel_in_two_processes(tmp_path: Path) -> 
     args = ["--steps", "4", "--documents", "100", "--vocab-size", "300", "--out", str(tmp_path)]
     summary = _run_script(torchrun, args, ACCELERATE_USE_CPU="1")
     assert summary["processes"] == 2 and summary["steps"] == 4
-    model, _ = models.load_pretrained_mlm(tmp_path / "model", device="cpu")
+    _, model = mlm.load_pretrained_mlm(tmp_path / "model", device="cpu")
     assert model.config.vocab_size == 300

