@@ -489,7 +489,7 @@ def test_ch03b_tokenizers_as_the_text_describes_them():
     unk = r["unk_tokens_in_chinese_example"]
     assert unk["byte-level BPE"] == 0 and unk["WordPiece"] > 0 and unk["Unigram"] > 0
     # "byte-level BPE and WordPiece need about the same number of tokens per word; Unigram needs
-    # more" (measured at 4,096 entries: TPW_MEASURED)
+    # more" (measured at 4,096 entries: 1.559, 1.563 and 1.746 tokens per word)
     bpe, wordpiece, unigram = (r[f"tokens_per_word_{k}"] for k in ("bpe", "wordpiece", "unigram"))
     assert abs(bpe - wordpiece) / bpe < 0.05
     assert unigram > 1.05 * max(bpe, wordpiece)
@@ -505,7 +505,7 @@ def test_ch03b_causal_lm_loss_well_below_the_unigram_baseline():
     assert r["causal_lm_loss_equals_library"] is True
     assert r["causal_lm_steps"] == 800  # the default step budget, all of it
     assert r["causal_lm_parameters"] < 1_000_000  # "under a million parameters"
-    # measured: LM_MEASURED
+    # measured: 5.870 nats against 6.817 (0.86x), bigram 5.131, with 800 steps of 1,024 tokens
     assert r["causal_lm_val_loss"] <= 0.9 * r["causal_lm_unigram_loss"]
     assert r["causal_lm_val_over_unigram"] == pytest.approx(
         r["causal_lm_val_loss"] / r["causal_lm_unigram_loss"]
@@ -516,7 +516,7 @@ def test_ch03b_causal_lm_loss_well_below_the_unigram_baseline():
 
 def test_ch03b_the_tiny_model_shows_no_in_context_learning():
     r = _ch03b()
-    # "near chance with or without the examples" (measured: ICL_MEASURED, n = 200)
+    # "near chance with or without the examples" (measured: 50.0% and 50.5%, majority 50.5%, n = 200)
     assert r["icl_sentences"] >= 100
     for key in ("icl_zero_shot_accuracy", "icl_few_shot_accuracy"):
         assert abs(r[key] - 0.5) < 0.1
