@@ -490,3 +490,55 @@ def test_ch09_fairness_mitigations_and_what_they_cost():
     assert r["fairness_accuracy_mitigated"] < r["fairness_accuracy_equalized_odds"]  # "for less"
     assert 0.3 * dp < r["demographic_parity_difference_reweighting"] < 0.7 * dp  # "roughly halves"
     assert r["fairness_accuracy"] - r["fairness_accuracy_reweighting"] < 0.01  # "less than a point"
+
+
+# -- chapter 3b: decoder language models and tokenizers ----------------------------------------
+
+
+def _ch03b() -> dict:
+    return _load("03_decoder_language_models")
+
+
+def test_ch03b_tokenizers_as_the_text_describes_them():
+    r = _ch03b()
+    # "Byte-level BPE never needs [UNK]; the other two need it rarely here"
+    assert r["unk_rate_bpe"] == 0
+    assert r["unk_rate_wordpiece"] < 1e-3 and r["unk_rate_unigram"] < 1e-3
+    # the Chinese sentence: bytes for BPE, [UNK]/<unk> for the other two
+    unk = r["unk_tokens_in_chinese_example"]
+    assert unk["byte-level BPE"] == 0 and unk["WordPiece"] > 0 and unk["Unigram"] > 0
+    # "byte-level BPE and WordPiece need about the same number of tokens per word; Unigram needs
+    # more" (measured at 4,096 entries: 1.559, 1.563 and 1.746 tokens per word)
+    bpe, wordpiece, unigram = (r[f"tokens_per_word_{k}"] for k in ("bpe", "wordpiece", "unigram"))
+    assert abs(bpe - wordpiece) / bpe < 0.05
+    assert unigram > 1.05 * max(bpe, wordpiece)
+    assert 1.0 < min(bpe, wordpiece, unigram) and max(bpe, wordpiece, unigram) < 2.5
+    assert 0 < r["unigram_lone_space_share"] < 0.1  # "part of the difference"
+    # "not every entry is used on 1,000 reviews"
+    for k in ("bpe", "wordpiece", "unigram"):
+        assert 0.5 < r[f"vocab_used_{k}"] < 1.0
+
+
+def test_ch03b_causal_lm_loss_well_below_the_unigram_baseline():
+    r = _ch03b()
+    assert r["causal_lm_loss_equals_library"] is True
+    assert r["causal_lm_steps"] == 800  # the default step budget, all of it
+    assert r["causal_lm_parameters"] < 1_000_000  # "under a million parameters"
+    # measured: 5.870 nats against 6.817 (0.86x), bigram 5.131, with 800 steps of 1,024 tokens
+    assert r["causal_lm_val_loss"] <= 0.9 * r["causal_lm_unigram_loss"]
+    assert r["causal_lm_val_over_unigram"] == pytest.approx(
+        r["causal_lm_val_loss"] / r["causal_lm_unigram_loss"]
+    )
+    # "It does not reach the bigram baseline"
+    assert r["causal_lm_bigram_loss"] < r["causal_lm_val_loss"]
+
+
+def test_ch03b_the_tiny_model_shows_no_in_context_learning():
+    r = _ch03b()
+    # "near chance with or without the examples" (measured: 50.0% and 50.5%, majority 50.5%, n = 200)
+    assert r["icl_sentences"] >= 100
+    for key in ("icl_zero_shot_accuracy", "icl_few_shot_accuracy"):
+        assert abs(r[key] - 0.5) < 0.1
+    assert r["icl_few_shot_accuracy"] < r["icl_majority_accuracy"] + 0.1
+    # "GPT-3 used ... times this compute": more than ten billion times
+    assert r["gpt3_compute_ratio"] > 1e10

@@ -21,7 +21,8 @@ refused and reported. For each page, after MathJax has typeset it, the check fai
 * an exercise solution visible without a click (a cell tagged ``solution``, or starting with
   ``# Solution``, must be folded; clicking "Show solution" must then show it);
 * duplicated numbering ("3. 3. Masked ...", "4.2. 4.2 ...") in headings or the navigation, and a
-  chapter title whose number is not the one in its file name (09_... is chapter 9);
+  chapter title whose number is not the one in its file name (09_... is chapter 9; a second
+  notebook of a chapter may add a letter, 03_... titled "3b.");
 * on a chapter page, a Colab link (badge or launch button) that does not point at the notebook's
   path in the repository, or no Colab link at all.
 
@@ -258,7 +259,8 @@ def check_page(
         number = re.match(r"(\d+)_", stem)
         if number and facts["headings"]:
             title = facts["headings"][0]
-            if not title.startswith(f"{int(number.group(1))}. "):
+            # "9. Title", or "3b. Title" for a second notebook of chapter 3 (03_...)
+            if not re.match(rf"{int(number.group(1))}[a-z]?\. ", title):
                 problems.append(
                     f"title {title[:40]!r} does not carry the chapter number of {stem} "
                     f"({int(number.group(1))}.)"
