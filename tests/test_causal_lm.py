@@ -1,4 +1,4 @@
-"""ptlib.causal_lm: the next-token cross-entropy, against hand-checked cases and GPT-2's own loss."""
+"""ptlib.objectives.causal_lm_loss: the next-token cross-entropy, against hand-checked cases and GPT-2's own loss."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from ptlib.causal_lm import IGNORE_INDEX, causal_lm_batch_loss, causal_lm_loss
+from ptlib.objectives import IGNORE_INDEX, causal_lm_batch_loss, causal_lm_loss
 
 
 def _tiny_gpt2(vocab: int = 50) -> GPT2LMHeadModel:
