@@ -26,7 +26,9 @@ def _boxes(x: torch.Tensor | np.ndarray | Sequence, name: str) -> torch.Tensor:
     if t.ndim == 1 and t.numel() == 0:
         t = t.reshape(0, 4)
     if t.ndim != 2 or t.shape[1] != 4:
-        raise ValueError(f"{name} must have shape [N, 4] (xmin, ymin, xmax, ymax), got {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must have shape [N, 4] (xmin, ymin, xmax, ymax), got {tuple(t.shape)}"
+        )
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or infinite coordinates")
     if (t[:, 2] < t[:, 0]).any() or (t[:, 3] < t[:, 1]).any():

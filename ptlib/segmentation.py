@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 
 
-def _masks(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _masks(
+    pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
     p, t = np.asarray(pred), np.asarray(target)
     if p.shape != t.shape:
         raise ValueError(f"pred has shape {p.shape}, target {t.shape}: they must match")
