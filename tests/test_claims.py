@@ -542,3 +542,84 @@ def test_ch03b_the_tiny_model_shows_no_in_context_learning():
     assert r["icl_few_shot_accuracy"] < r["icl_majority_accuracy"] + 0.1
     # "GPT-3 used ... times this compute": more than ten billion times
     assert r["gpt3_compute_ratio"] > 1e10
+
+
+# -- chapter 7: vision applications ------------------------------------------------------------
+
+
+def test_ch07_keys_the_checks_rely_on():
+    r = {**_load("07_vision_applications"), **_load("07_vision_applications_2")}
+    for key in (
+        "classification_acc",
+        "classification_acc_scratch",
+        "classification_labels_per_class",
+        "detection_map50",
+        "detection_map50_scratch",
+        "segmentation_dice",
+        "segmentation_dice_scratch",
+        "generation_score",
+        "generation_score_name",
+        "runtime_s",
+    ):
+        assert key in r, key
+    assert "not FID" in r["generation_score_name"]
+
+
+def test_ch07_classification_fine_tuning_beats_scratch_and_the_probe():
+    r = _load("07_vision_applications")
+    # measured (means over 3 seeds; 500 per class: one seed): pre-trained 32.9 / 43.5 / 53.9%,
+    # from scratch 29.2 / 40.9 / 52.4%, linear probe 31.2 / 38.5 / 46.6%; the smallest per-seed
+    # gain at 10 and 100 labels per class +0.9 points
+    gains = {}
+    for k in (10, 100, 500):
+        acc, scratch = r[f"classification_acc_{k}"], r[f"classification_acc_scratch_{k}"]
+        assert acc > 0.2 and scratch > 0.15, k  # both well above chance (10%)
+        gains[k] = acc - scratch
+    assert gains[10] > 0.01 and gains[100] > 0.01  # "beat ... at every label budget"
+    assert gains[500] > 0
+    assert r["classification_min_seed_gain_few"] > 0  # every few-label seed
+    assert gains[500] < gains[10]  # "by the most with the fewest labels ... the gap narrowed"
+    for k in (100, 500):  # "it also beat chapter 4's linear probe"
+        assert r[f"classification_acc_{k}"] > r[f"classification_probe_acc_{k}"] + 0.02, k
+    assert r["classification_acc_10"] > r["classification_probe_acc_10"]
+    assert r["classification_labels_per_class"] == 100
+    assert r["classification_acc"] == r["classification_acc_100"]
+
+
+def test_ch07_detection_pretrained_backbone_helps():
+    r = _load("07_vision_applications")
+    # measured: mAP@0.5 0.654 pre-trained, 0.606 from scratch, 0.266 for one fixed central box;
+    # recall at score 0.5: 55% and 34%
+    assert r["detection_map50"] > r["detection_map50_scratch"]
+    assert r["detection_recall"] > r["detection_recall_scratch"]
+    assert (
+        min(r["detection_map50"], r["detection_map50_scratch"])
+        > 1.5 * r["detection_map50_centre_box"]
+    )  # "both are far above a detector that does not look at the image"
+    assert r["detection_map50"] < 0.9  # "neither is good by the standards of the field"
+
+
+def test_ch07_segmentation_is_a_tie():
+    r = _load("07_vision_applications_2")
+    # measured: Dice 0.780 pre-trained, 0.776 from scratch (IoU 0.639, 0.634); all-membrane 0.332
+    assert abs(r["segmentation_dice"] - r["segmentation_dice_scratch"]) < 0.02  # "ended level"
+    for key in ("segmentation_dice", "segmentation_dice_scratch"):
+        assert r[key] > 2 * r["segmentation_dice_all_membrane"]  # "more than twice"
+    d = r["segmentation_dice"]
+    assert abs(r["segmentation_iou"] - d / (2 - d)) < 1e-3
+    assert r["segmentation_held_out_slices"] == [25, 26, 27, 28, 29]
+
+
+def test_ch07_generation_latent_space_beats_pixel_space():
+    r = _load("07_vision_applications_2")
+    # measured Fréchet distances: real images 0.86, AE reconstructions 3.2, latent VAE 20.2,
+    # pixel VAE 58.6, uniform noise 131.6
+    assert (
+        r["generation_score_real"]
+        < r["generation_score_ae_recon"]
+        < r["generation_score"]
+        < r["generation_score_pixel"]
+        < r["generation_score_noise"]
+    )
+    assert r["generation_score"] < 0.6 * r["generation_score_pixel"]  # "well below"
+    assert r["generation_steps"] == 300 and r["autoencoder_steps"] == 300
