@@ -533,9 +533,10 @@ def test_ch08_trees_lose_with_64_labels_and_win_with_all():
     assert abs(by["gradient-boosted trees @ 1024"] - max(nets)) < 0.01
     # "with all the labels, gradient-boosted trees are the best model" (0.927 vs 0.901 / 0.901)
     full = r["risk_auc_all_labels"]
-    assert full["gradient-boosted trees"] > max(
-        full["pre-trained (SCARF)"], full["same network, scratch"]
-    ) + 0.01
+    assert (
+        full["gradient-boosted trees"]
+        > max(full["pre-trained (SCARF)"], full["same network, scratch"]) + 0.01
+    )
 
 
 def test_ch08_calibration_as_the_text_describes_it():
@@ -547,9 +548,10 @@ def test_ch08_calibration_as_the_text_describes_it():
     # with 64 labels every model's ECE is larger, the networks' most of all
     for model in small:
         assert small[model] > ece[f"{model} @ 1024"]
-    assert min(small["pre-trained (SCARF)"], small["same network, scratch"]) > small[
-        "gradient-boosted trees"
-    ]
+    assert (
+        min(small["pre-trained (SCARF)"], small["same network, scratch"])
+        > small["gradient-boosted trees"]
+    )
 
 
 def test_ch08_german_credit_shows_no_clear_winner():
