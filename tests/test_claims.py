@@ -623,3 +623,120 @@ def test_ch07_generation_latent_space_beats_pixel_space():
     )
     assert r["generation_score"] < 0.6 * r["generation_score_pixel"]  # "well below"
     assert r["generation_steps"] == 300 and r["autoencoder_steps"] == 300
+
+
+# -- chapter 8: pre-training in other fields ---------------------------------------------------
+
+CH08_KEYS = (
+    "rec_ndcg10",
+    "rec_ndcg10_baseline",
+    "rec_hr10",
+    "risk_auc",
+    "risk_auc_scratch",
+    "risk_auc_gbm",
+    "medical_auc",
+    "medical_auc_scratch",
+    "medical_sensitivity",
+    "medical_specificity",
+    "runtime_s",
+)
+
+
+def _ch08() -> dict:
+    return _load("08_recommendation_and_risk") | _load("08_medical_diagnosis")
+
+
+def test_ch08_records_the_names_the_checks_rely_on():
+    r = _ch08()
+    missing = [k for k in CH08_KEYS if k not in r]
+    assert not missing, f"chapter 8 results lack {missing}"
+
+
+def test_ch08_masked_item_bert_beats_both_baselines():
+    r = _load("08_recommendation_and_risk")
+    # the baseline is the better of popularity and matrix factorisation
+    assert r["rec_ndcg10_baseline"] == max(r["rec_ndcg10_pop"], r["rec_ndcg10_mf"])
+    assert r["rec_ndcg10_mf"] > r["rec_ndcg10_pop"]
+    # measured NDCG@10 NDCG_MEASURED; "beats both baselines on both metrics"
+    assert r["rec_ndcg10"] >= 1.2 * r["rec_ndcg10_baseline"]
+    assert r["rec_hr10"] > r["rec_hr10_baseline"] + 0.01
+    # full-ranking numbers: far above a random ranking (HR@10 about 10/1600), far below 1
+    assert 0.05 < r["rec_hr10"] < 0.5
+
+
+def test_ch08_tabular_pretraining_helps_only_a_little():
+    r = _load("08_recommendation_and_risk")
+    by = r["risk_auc_by_budget"]
+    # "beats the same network from scratch on average at every budget, by less than 0.01"
+    # (measured +0.003 to +0.0045 over 5 label samples)
+    for budget, gain in r["risk_gain_over_scratch"].items():
+        assert 0 < gain < 0.01, f"{budget} labels: pre-trained minus scratch {gain:+.4f}"
+    assert r["risk_auc"] == by[f"pre-trained (SCARF) @ {r['risk_labels']}"]
+    assert r["risk_labels"] == 64
+
+
+def test_ch08_trees_lose_with_64_labels_and_win_with_all():
+    r = _load("08_recommendation_and_risk")
+    by = r["risk_auc_by_budget"]
+    # "with 64 labels both networks beat the trees" (measured 0.839 / 0.834 vs 0.795)
+    assert r["risk_auc"] > r["risk_auc_gbm"] + 0.02
+    assert r["risk_auc_scratch"] > r["risk_auc_gbm"] + 0.02
+    # "by 1,024 labels the trees have caught up" (measured 0.883 vs 0.885 / 0.881)
+    nets = [by["pre-trained (SCARF) @ 1024"], by["same network, scratch @ 1024"]]
+    assert abs(by["gradient-boosted trees @ 1024"] - max(nets)) < 0.01
+    # "with all the labels, gradient-boosted trees are the best model" (0.927 vs 0.901 / 0.901)
+    full = r["risk_auc_all_labels"]
+    assert (
+        full["gradient-boosted trees"]
+        > max(full["pre-trained (SCARF)"], full["same network, scratch"]) + 0.01
+    )
+
+
+def test_ch08_calibration_as_the_text_describes_it():
+    r = _load("08_recommendation_and_risk")
+    ece, small = r["risk_ece"], r["risk_ece_smallest"]
+    # with 1,024 labels the networks are better calibrated than the trees (0.045 / 0.053 vs 0.077)
+    for net in ("pre-trained (SCARF)", "same network, scratch"):
+        assert ece[f"{net} @ 1024"] < ece["gradient-boosted trees @ 1024"]
+    # with 64 labels every model's ECE is larger, the networks' most of all
+    for model in small:
+        assert small[model] > ece[f"{model} @ 1024"]
+    assert (
+        min(small["pre-trained (SCARF)"], small["same network, scratch"])
+        > small["gradient-boosted trees"]
+    )
+
+
+def test_ch08_german_credit_shows_no_clear_winner():
+    r = _load("08_recommendation_and_risk")
+    by = r["german_auc_by_budget"]
+    # "no model is clearly better": every budget's three means within 0.05 (SE about 0.03)
+    for budget in {k.rsplit(" @ ", 1)[1] for k in by}:
+        scores = [v for k, v in by.items() if k.endswith(f" @ {budget}")]
+        assert len(scores) == 3 and max(scores) - min(scores) < 0.05, budget
+    assert 0.6 < r["german_auc"] < 0.85
+
+
+def test_ch08_photo_encoder_helps_x_rays_only_where_labels_are_few():
+    r = _load("08_medical_diagnosis")
+    # few labels: the pre-trained features beat random ones by a wide margin (0.914 vs 0.849),
+    # and are about as good as fine-tuning either network (0.907 / 0.907)
+    assert r["medical_auc_probe_few"] > r["medical_auc_random_probe_few"] + 0.03
+    for key in ("medical_auc_few", "medical_auc_scratch_few"):
+        assert abs(r["medical_auc_probe_few"] - r[key]) < 0.03, key
+    # all labels: fine-tuning ends level with training from scratch (0.946 vs 0.948)
+    assert abs(r["medical_auc"] - r["medical_auc_scratch"]) < 0.02
+    assert min(r["medical_auc"], r["medical_auc_scratch"]) > 0.9
+    # a probe on random convolutional features is far above chance
+    assert r["medical_auc_random_probe_few"] > 0.75
+    assert r["medical_auc_random_probe"] > 0.85
+
+
+def test_ch08_threshold_and_prevalence_shift_as_the_text_describes_it():
+    r = _load("08_medical_diagnosis")
+    # chosen on validation for sensitivity >= 95%
+    assert r["medical_val_sensitivity"] >= 0.95
+    # on test: sensitivity holds (it rises), specificity falls well below its validation value
+    assert r["medical_sensitivity"] >= 0.9
+    assert r["medical_specificity"] < r["medical_val_specificity"] - 0.1
+    assert r["medical_ppv"]["test"] < r["medical_ppv"]["validation"]

@@ -98,6 +98,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "09_bias_evaluation": ("03_masked_language_modelling",),
     "07_vision_applications": ("04_contrastive_learning",),
     "07_vision_applications_2": ("04_contrastive_learning",),
+    "08_medical_diagnosis": ("04_contrastive_learning", "08_recommendation_and_risk"),
 }
 #: Seconds a notebook's default parameters may take on a quiet 2-core machine (one thread each,
 #: two notebooks side by side). Runtime is reported and flagged, never a test failure: it depends
