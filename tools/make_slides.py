@@ -166,17 +166,30 @@ def figures(executed: dict | None, limit: int = MAX_FIGURES) -> list[tuple[str, 
 
 
 def section_between(cells: list[dict], start: str, stop: str) -> list[dict]:
-    """The cells from the heading ``start`` up to the heading ``stop``."""
+    """The cells from the heading ``start`` up to the heading ``stop``.
+
+    A heading may also sit inside a markdown cell, after other text or before it: the part of
+    that cell on the section's side of the heading is kept.
+    """
     out, inside = [], False
     for cell in cells:
-        text = _text(cell)
-        if cell["cell_type"] == "markdown" and text.startswith(start):
-            inside = True
+        if cell["cell_type"] != "markdown":
+            if inside:
+                out.append(cell)
             continue
-        if cell["cell_type"] == "markdown" and text.startswith(stop):
+        text = _text(cell)
+        if not inside:
+            begin = re.search(rf"^{re.escape(start)}\b.*$", text, re.M)
+            if not begin:
+                continue
+            inside, text = True, text[begin.end() :]
+        end = re.search(rf"^{re.escape(stop)}\b", text, re.M)
+        if end:
+            text = text[: end.start()]
+        if text.strip():
+            out.append({**cell, "source": text})
+        if end:
             break
-        if inside:
-            out.append(cell)
     return out
 
 
