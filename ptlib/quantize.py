@@ -53,7 +53,8 @@ def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     amax = x.abs().amax(dim=1, keepdim=True)
     scales = torch.where(amax > 0, amax / QMAX, torch.ones_like(amax))
-    codes = torch.clamp(torch.round(x / scales), -QMAX, QMAX).to(torch.int8)
+    # |x| / scale <= 127 by construction, so rounding needs no clamp (fewer passes over x)
+    codes = (x * (1.0 / scales)).round_().to(torch.int8)
     return codes, scales
 
 
@@ -81,9 +82,11 @@ class Int8Linear(nn.Module):
         rows = x.reshape(-1, shape[-1]).float()
         codes, row_scales = quantize_rows(rows)
         acc = torch._int_mm(codes, self.weight_t)  # (rows, out) int32
-        out = acc.float() * row_scales * self.scales
-        if self.bias is not None:
-            out = out + self.bias
+        out = acc.float().mul_(row_scales)
+        if self.bias is not None:  # bias + out * channel scales, in one pass
+            out = torch.addcmul(self.bias, out, self.scales)
+        else:
+            out = out.mul_(self.scales)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
