@@ -470,3 +470,69 @@ def test_ch09_fairness_mitigations_and_what_they_cost():
     assert r["fairness_accuracy_mitigated"] < r["fairness_accuracy_equalized_odds"]  # "for less"
     assert 0.3 * dp < r["demographic_parity_difference_reweighting"] < 0.7 * dp  # "roughly halves"
     assert r["fairness_accuracy"] - r["fairness_accuracy_reweighting"] < 0.01  # "less than a point"
+
+
+# -- chapter 10: trends and challenges --------------------------------------------------------
+
+
+def _ch10() -> dict:
+    """Both chapter-10 notebooks' results together (10_trends and 10_challenges)."""
+    return {**_load("10_trends"), **_load("10_challenges")}
+
+
+def test_ch10_records_the_names_the_checks_rely_on():
+    r = _ch10()
+    for key in (
+        "scaling_exponent", "scaling_sizes", "quantised_speedup", "quantised_accuracy",
+        "distilled_accuracy", "distilled_speedup", "original_accuracy",
+        "deletion_auc_attribution", "deletion_auc_random", "adversarial_success_rate",
+        "backdoor_attack_success", "backdoor_clean_accuracy", "clean_model_accuracy", "runtime_s",
+    ):  # fmt: skip
+        assert key in r, key
+
+
+def test_ch10_scaling_loss_falls_with_size_but_the_fit_is_weak():
+    r = _load("10_trends")
+    sizes, losses = r["scaling_sizes"], r["scaling_losses"]
+    assert len(sizes) >= 4 and sizes == sorted(sizes)
+    # "the loss does fall with size ... about two tenths of a nat" (measured 6.195 -> 6.008)
+    assert losses[-1] < losses[0] and losses[-2] < losses[0]
+    assert 0.1 < losses[0] - min(losses) < 0.35
+    # every model is under-trained: fewer tokens than 20 per parameter even for the smallest
+    assert r["scaling_tokens"] < 20 * sizes[0]
+    # "about a hundredth, several times smaller than Kaplan's 0.076" (measured 0.0103)
+    assert 0.003 < r["scaling_exponent_no_c"] < 0.03
+    assert 0 < r["scaling_exponent"] < 0.076
+    # utilisation is low, and a share: 6ND / CPU-seconds / matmul peak (measured 0.18-0.22)
+    assert 0 < r["mfu_largest"] < 0.6
+
+
+def test_ch10_one_encoder_several_tasks_as_the_text_describes():
+    r = _load("10_trends")
+    # probe far ahead of TF-IDF on SST-2 (0.771 vs 0.659); within about a point on BBC topics
+    # (0.955 vs 0.964); TF-IDF slightly ahead on dialogue acts (0.650 vs 0.628)
+    assert r["probe_sst2"] > r["tfidf_sst2"] + 0.05
+    assert abs(r["probe_bbc"] - r["tfidf_bbc"]) < 0.03
+    assert -0.06 < r["probe_dialogue_act"] - r["tfidf_dialogue_act"] < 0.01
+    # zero-shot far above the majority class on topics and sentiment, below it on dialogue acts
+    assert r["zero_shot_bbc"] > r["majority_bbc"] + 0.4
+    assert r["zero_shot_sst2"] > r["majority_sst2"] + 0.1
+    assert r["zero_shot_dialogue_act"] < r["majority_dialogue_act"]
+    # "task-specific fine-tuning still wins where its labels exist"
+    assert r["original_accuracy"] > r["probe_sst2"]
+
+
+def test_ch10_quantisation_and_distillation_as_the_text_describes():
+    r = _load("10_trends")
+    # int8: "no measurable accuracy" lost (0.868 vs 0.866), agrees on almost every sentence,
+    # "about two thirds" of the size (0.648: the float32 embeddings stay)
+    assert abs(r["quantised_accuracy"] - r["original_accuracy"]) < 0.01
+    assert r["quantised_agreement"] > 0.98
+    assert 0.6 < r["quantised_size_ratio"] < 0.7
+    # distillation: "about six points" lost (0.803 vs 0.866), far above the student before it
+    # (0.610, "about ten points above the majority class"); speed is measured, never asserted
+    assert 0.03 < r["original_accuracy"] - r["distilled_accuracy"] < 0.1
+    assert r["distilled_accuracy"] > r["student_before_accuracy"] + 0.1
+    assert r["student_before_accuracy"] < 0.7
+    assert r["distilled_size_ratio"] < 0.75
+    assert r["quantised_speedup"] > 0 and r["distilled_speedup"] > 0
