@@ -536,3 +536,40 @@ def test_ch10_quantisation_and_distillation_as_the_text_describes():
     assert r["student_before_accuracy"] < 0.7
     assert r["distilled_size_ratio"] < 0.75
     assert r["quantised_speedup"] > 0 and r["distilled_speedup"] > 0
+
+
+def test_ch10_attributions_are_faithful_and_the_attack_works_as_described():
+    r = _load("10_challenges")
+    # deletion AUC: integrated gradients "about half of random's" (0.352 vs 0.725); attention
+    # "better than random but clearly worse than integrated gradients" (0.591)
+    ig, att, rnd = (
+        r["deletion_auc_attribution"],
+        r["deletion_auc_attention"],
+        r["deletion_auc_random"],
+    )
+    assert ig < 0.65 * rnd
+    assert ig + 0.1 < att < rnd
+    # "flips about half" of the correctly classified sentences (0.508); accuracy "about halves"
+    # (0.788 -> 0.388)
+    assert 0.3 < r["adversarial_success_rate"] < 0.7
+    under, clean = r["adversarial_accuracy_under_attack"], r["adversarial_clean_accuracy"]
+    assert 0.3 * clean < under < 0.7 * clean
+
+
+def test_ch10_backdoor_privacy_and_cost_as_the_text_describes():
+    r = _load("10_challenges")
+    # backdoor: clean accuracy "within a point" of the clean model's (0.814 vs 0.822); "nearly
+    # all" triggered negatives become positive (0.944); the clean model is not moved by the
+    # trigger (0.213 with it); the scan ranks the trigger first
+    assert abs(r["backdoor_clean_accuracy"] - r["clean_model_accuracy"]) < 0.02
+    assert r["clean_model_accuracy"] > 0.75
+    assert r["backdoor_attack_success"] > 0.85
+    assert r["clean_model_trigger_rate"] < 0.4
+    assert r["backdoor_attack_success"] > r["clean_model_trigger_rate"] + 0.4
+    assert r["backdoor_scan_rank"] == 1
+    # membership inference "only a little better than a coin toss", "about 0.55" (0.554)
+    assert 0.5 < r["membership_auc"] < 0.62
+    assert r["member_loss"] < r["nonmember_loss"]
+    # cost: BERT-base "decades", GPT-3 "over a hundred thousand years" on this CPU thread
+    assert 1e5 < r["gpt3_years_here"] < 1e7
+    assert r["course_kwh"] > 0
