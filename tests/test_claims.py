@@ -740,3 +740,106 @@ def test_ch08_threshold_and_prevalence_shift_as_the_text_describes_it():
     assert r["medical_sensitivity"] >= 0.9
     assert r["medical_specificity"] < r["medical_val_specificity"] - 0.1
     assert r["medical_ppv"]["test"] < r["medical_ppv"]["validation"]
+
+
+# -- chapter 10: trends and challenges --------------------------------------------------------
+
+
+def _ch10() -> dict:
+    """Both chapter-10 notebooks' results together (10_trends and 10_challenges)."""
+    return {**_load("10_trends"), **_load("10_challenges")}
+
+
+def test_ch10_records_the_names_the_checks_rely_on():
+    r = _ch10()
+    for key in (
+        "scaling_exponent", "scaling_sizes", "quantised_speedup", "quantised_accuracy",
+        "distilled_accuracy", "distilled_speedup", "original_accuracy",
+        "deletion_auc_attribution", "deletion_auc_random", "adversarial_success_rate",
+        "backdoor_attack_success", "backdoor_clean_accuracy", "clean_model_accuracy", "runtime_s",
+    ):  # fmt: skip
+        assert key in r, key
+
+
+def test_ch10_scaling_loss_falls_with_size_but_the_fit_is_weak():
+    r = _load("10_trends")
+    sizes, losses = r["scaling_sizes"], r["scaling_losses"]
+    assert len(sizes) >= 4 and sizes == sorted(sizes)
+    # "the loss does fall with size ... about two tenths of a nat" (measured 6.195 -> 6.008)
+    assert losses[-1] < losses[0] and losses[-2] < losses[0]
+    assert 0.1 < losses[0] - min(losses) < 0.35
+    # every model is under-trained: fewer tokens than 20 per parameter even for the smallest
+    assert r["scaling_tokens"] < 20 * sizes[0]
+    # "about a hundredth, several times smaller than Kaplan's 0.076" (measured 0.0103)
+    assert 0.003 < r["scaling_exponent_no_c"] < 0.03
+    assert 0 < r["scaling_exponent"] < 0.076
+    # utilisation is low, and a share: 6ND / CPU-seconds / matmul peak (measured 0.18-0.22)
+    assert 0 < r["mfu_largest"] < 0.6
+
+
+def test_ch10_one_encoder_several_tasks_as_the_text_describes():
+    r = _load("10_trends")
+    # probe far ahead of TF-IDF on SST-2 (0.771 vs 0.659); within about a point on BBC topics
+    # (0.955 vs 0.964); TF-IDF slightly ahead on dialogue acts (0.650 vs 0.628)
+    assert r["probe_sst2"] > r["tfidf_sst2"] + 0.05
+    assert abs(r["probe_bbc"] - r["tfidf_bbc"]) < 0.03
+    assert -0.06 < r["probe_dialogue_act"] - r["tfidf_dialogue_act"] < 0.01
+    # zero-shot far above the majority class on topics and sentiment, below it on dialogue acts
+    assert r["zero_shot_bbc"] > r["majority_bbc"] + 0.4
+    assert r["zero_shot_sst2"] > r["majority_sst2"] + 0.1
+    assert r["zero_shot_dialogue_act"] < r["majority_dialogue_act"]
+    # "task-specific fine-tuning still wins where its labels exist"
+    assert r["original_accuracy"] > r["probe_sst2"]
+
+
+def test_ch10_quantisation_and_distillation_as_the_text_describes():
+    r = _load("10_trends")
+    # int8: "no measurable accuracy" lost (0.868 vs 0.866), agrees on almost every sentence,
+    # "about two thirds" of the size (0.648: the float32 embeddings stay)
+    assert abs(r["quantised_accuracy"] - r["original_accuracy"]) < 0.01
+    assert r["quantised_agreement"] > 0.98
+    assert 0.6 < r["quantised_size_ratio"] < 0.7
+    # distillation: "about six points" lost (0.803 vs 0.866), far above the student before it
+    # (0.610, "about ten points above the majority class"); speed is measured, never asserted
+    assert 0.03 < r["original_accuracy"] - r["distilled_accuracy"] < 0.1
+    assert r["distilled_accuracy"] > r["student_before_accuracy"] + 0.1
+    assert r["student_before_accuracy"] < 0.7
+    assert r["distilled_size_ratio"] < 0.75
+    assert r["quantised_speedup"] > 0 and r["distilled_speedup"] > 0
+
+
+def test_ch10_attributions_are_faithful_and_the_attack_works_as_described():
+    r = _load("10_challenges")
+    # deletion AUC: integrated gradients "about half of random's" (0.352 vs 0.725); attention
+    # "better than random but clearly worse than integrated gradients" (0.591)
+    ig, att, rnd = (
+        r["deletion_auc_attribution"],
+        r["deletion_auc_attention"],
+        r["deletion_auc_random"],
+    )
+    assert ig < 0.65 * rnd
+    assert ig + 0.1 < att < rnd
+    # "flips about half" of the correctly classified sentences (0.508); accuracy "about halves"
+    # (0.788 -> 0.388)
+    assert 0.3 < r["adversarial_success_rate"] < 0.7
+    under, clean = r["adversarial_accuracy_under_attack"], r["adversarial_clean_accuracy"]
+    assert 0.3 * clean < under < 0.7 * clean
+
+
+def test_ch10_backdoor_privacy_and_cost_as_the_text_describes():
+    r = _load("10_challenges")
+    # backdoor: clean accuracy "within a point" of the clean model's (0.814 vs 0.822); "nearly
+    # all" triggered negatives become positive (0.944); the clean model is not moved by the
+    # trigger (0.213 with it); the scan ranks the trigger first
+    assert abs(r["backdoor_clean_accuracy"] - r["clean_model_accuracy"]) < 0.02
+    assert r["clean_model_accuracy"] > 0.75
+    assert r["backdoor_attack_success"] > 0.85
+    assert r["clean_model_trigger_rate"] < 0.4
+    assert r["backdoor_attack_success"] > r["clean_model_trigger_rate"] + 0.4
+    assert r["backdoor_scan_rank"] == 1
+    # membership inference "only a little better than a coin toss", "about 0.55" (0.554)
+    assert 0.5 < r["membership_auc"] < 0.62
+    assert r["member_loss"] < r["nonmember_loss"]
+    # cost: BERT-base "decades", GPT-3 "over a hundred thousand years" on this CPU thread
+    assert 1e5 < r["gpt3_years_here"] < 1e7
+    assert r["course_kwh"] > 0
