@@ -96,6 +96,7 @@ def strip_progress_bars(path: Path) -> int:
 NEEDS: dict[str, tuple[str, ...]] = {
     "05_fine_tuning": ("03_masked_language_modelling",),
     "09_bias_evaluation": ("03_masked_language_modelling",),
+    "06_nlp_applications_2": ("06_nlp_applications",),  # its closing table reads part 1
 }
 #: Seconds a notebook's default parameters may take on a quiet 2-core machine (one thread each,
 #: two notebooks side by side). Runtime is reported and flagged, never a test failure: it depends
