@@ -843,3 +843,86 @@ def test_ch10_backdoor_privacy_and_cost_as_the_text_describes():
     # cost: BERT-base "decades", GPT-3 "over a hundred thousand years" on this CPU thread
     assert 1e5 < r["gpt3_years_here"] < 1e7
     assert r["course_kwh"] > 0
+
+
+# -- chapter 6: NLP applications -------------------------------------------------------------
+
+
+def _ch06() -> dict:
+    return _load("06_nlp_applications")
+
+
+def _ch06b() -> dict:
+    return _load("06_nlp_applications_2")
+
+
+def test_ch06_topics_pretraining_wins_and_tfidf_on_whole_articles_wins_more():
+    r = _ch06()
+    # measured: fine-tuned 0.930, from scratch 0.297 (near the 0.2 of guessing), TF-IDF + LR
+    # 0.908 on the same cut articles ("a couple of points behind") and 0.971 on whole articles
+    assert r["topic_accuracy"] > 0.85
+    assert r["topic_accuracy"] > r["topic_accuracy_scratch"] + 0.3
+    assert r["topic_accuracy_scratch"] < 0.45
+    assert 0 < r["topic_accuracy"] - r["topic_accuracy_tfidf_cut"] < 0.06
+    assert r["topic_accuracy_tfidf_full"] > r["topic_accuracy"]
+    assert r["topic_latency_ms_tfidf"] < r["topic_latency_ms"]  # "several times faster"
+
+
+def test_ch06_summaries_content_methods_beat_lead_and_tfidf_is_as_good():
+    r = _ch06()
+    # measured ROUGE-L: MMR 46.1, centrality 46.8, TF-IDF centrality 45.7, lead-k 41.2, lead-3 35.6
+    lead = r["summarisation_rouge_l_lead"]
+    for key in (
+        "summarisation_rouge_l",
+        "summarisation_rouge_l_centrality",
+        "summarisation_rouge_l_tfidf",
+    ):
+        assert r[key] > lead + 2, key  # "every content-based method beats lead-k"
+    assert abs(r["summarisation_rouge_l"] - r["summarisation_rouge_l_centrality"]) < 1.5
+    assert r["summarisation_rouge_l"] <= r["summarisation_rouge_l_centrality"]  # "does not help"
+    assert abs(r["summarisation_rouge_l_centrality"] - r["summarisation_rouge_l_tfidf"]) < 2
+    assert r["summarisation_rouge_l_lead3"] < lead
+
+
+def test_ch06_dialogue_pretrained_far_above_scratch_finetuning_adds_nothing_measurable():
+    r = _ch06()
+    # measured recall@1 of 10: zero-shot 0.593, fine-tuned 0.600, from scratch 0.223, TF-IDF 0.365
+    assert r["dialogue_candidates"] == 10
+    assert r["dialogue_dropped_overlap"] == 93
+    assert 0.5 < r["dialogue_recall_at_1_zero_shot"] < 0.7  # "about six times in ten"
+    assert r["dialogue_recall_at_1"] > r["dialogue_recall_at_1_scratch"] + 0.2
+    assert r["dialogue_recall_at_1_zero_shot"] > r["dialogue_recall_at_1_scratch"] + 0.2
+    assert abs(r["dialogue_recall_at_1"] - r["dialogue_recall_at_1_zero_shot"]) < 0.02
+    assert 0.12 < r["dialogue_recall_at_1_scratch"] < 0.35  # "about twice chance"
+    assert r["dialogue_recall_at_1_tfidf"] < r["dialogue_recall_at_1_zero_shot"]
+
+
+def test_ch06_qa_pretrained_beats_scratch_but_not_the_overlap_baseline_at_this_budget():
+    r = _ch06b()
+    # measured on 200 part-2 questions: pre-trained EM 5.5 / F1 10.5, from scratch EM 0.5 /
+    # F1 6.4, the sentence with most question words EM 0.0 / F1 18.2 ("beats it on F1")
+    assert r["qa_f1"] > r["qa_f1_scratch"] + 2
+    assert r["qa_exact_match"] > r["qa_exact_match_scratch"]
+    assert r["qa_f1_overlap"] > r["qa_f1"]  # the prose says the baseline wins on F1
+    assert r["qa_exact_match_overlap"] < 1  # "never matches exactly"
+    assert r["qa_exact_match"] > 2  # "finds a few answers exactly"
+
+
+def test_ch06_retrieval_tfidf_as_good_as_minilm_and_reader_limits_the_system():
+    r = _ch06b()
+    # measured recall@1 over 187 paragraphs: MiniLM 0.865, TF-IDF 0.880; open F1 10.4 vs 10.5
+    assert r["qa_retrieval_recall_at_1"] > 0.75 and r["qa_retrieval_recall_at_1_tfidf"] > 0.75
+    assert abs(r["qa_retrieval_recall_at_1"] - r["qa_retrieval_recall_at_1_tfidf"]) < 0.05
+    assert abs(r["qa_open_f1"] - r["qa_f1"]) < 2  # "close to the reader's score"
+
+
+def test_ch06_translation_neither_translates_yet_chrf_favours_the_warm_start():
+    r = _ch06b()
+    # measured on 200 test sentences: BLEU 1.44 warm-started, 2.55 from scratch ("both below 3",
+    # scratch "even scores higher BLEU"); chrF 21.5 vs 16.1, copying the source 18.5
+    assert r["translation_bleu"] < 5 and r["translation_bleu_scratch"] < 5
+    assert r["translation_bleu_scratch"] > r["translation_bleu"]
+    assert r["translation_chrf"] > r["translation_chrf_scratch"] + 3
+    assert r["translation_chrf"] > r["translation_chrf_copy"]
+    # greedy and beam "give the same scores here"
+    assert abs(r["translation_bleu_greedy_few"] - r["translation_bleu_beam_few"]) < 1

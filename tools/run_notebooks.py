@@ -101,6 +101,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "08_medical_diagnosis": ("04_contrastive_learning", "08_recommendation_and_risk"),
     "10_trends": ("05_fine_tuning",),
     "10_challenges": ("05_fine_tuning",),
+    "06_nlp_applications_2": ("06_nlp_applications",),  # its closing table reads part 1
 }
 #: Seconds a notebook's default parameters may take on a quiet 2-core machine (one thread each,
 #: two notebooks side by side). Runtime is reported and flagged, never a test failure: it depends
