@@ -183,3 +183,13 @@ def test_the_source_is_quoted_exactly(number: str):
         assert not missing, (
             f"{stem} does not quote source §{number} exactly; missing: {missing[:3]}"
         )
+
+
+def test_bibliography_parses_and_has_each_key_once():
+    from pybtex.database import parse_file  # installed with the book tools (sphinxcontrib-bibtex)
+
+    bib = BOOK / "references.bib"
+    keys = re.findall(r"^@\w+\{([^,\s]+),", bib.read_text(encoding="utf-8"), re.M)
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    assert not repeated, f"{bib} lists these keys twice: {repeated}"
+    assert len(parse_file(str(bib)).entries) == len(keys), f"{bib}: an entry does not parse"
