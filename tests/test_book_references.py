@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pybtex.database import parse_file  # installed with the book tools (sphinxcontrib-bibtex)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -186,8 +187,6 @@ def test_the_source_is_quoted_exactly(number: str):
 
 
 def test_bibliography_parses_and_has_each_key_once():
-    from pybtex.database import parse_file  # installed with the book tools (sphinxcontrib-bibtex)
-
     bib = BOOK / "references.bib"
     keys = re.findall(r"^@\w+\{([^,\s]+),", bib.read_text(encoding="utf-8"), re.M)
     repeated = sorted({k for k in keys if keys.count(k) > 1})
