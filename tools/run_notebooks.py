@@ -97,7 +97,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "05_fine_tuning": ("03_masked_language_modelling",),
     "09_bias_evaluation": ("03_masked_language_modelling",),
     "07_vision_applications": ("04_contrastive_learning",),
-    "07_vision_applications_2": ("04_contrastive_learning",),
+    "07_vision_applications_2": (
+        "04_contrastive_learning",
+        "07_vision_applications",
+    ),  # closing table
     "08_medical_diagnosis": ("04_contrastive_learning", "08_recommendation_and_risk"),
     "10_trends": ("05_fine_tuning",),
     "10_challenges": ("05_fine_tuning",),
