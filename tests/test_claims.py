@@ -897,32 +897,36 @@ def test_ch06_dialogue_pretrained_far_above_scratch_finetuning_adds_nothing_meas
     assert r["dialogue_recall_at_1_tfidf"] < r["dialogue_recall_at_1_zero_shot"]
 
 
-def test_ch06_qa_pretrained_beats_scratch_but_not_the_overlap_baseline_at_this_budget():
+def test_ch06_qa_pretrained_far_above_scratch_and_level_with_the_overlap_baseline():
     r = _ch06b()
-    # measured on 200 part-2 questions: pre-trained EM 5.5 / F1 10.5, from scratch EM 0.5 /
-    # F1 6.4, the sentence with most question words EM 0.0 / F1 18.2 ("beats it on F1")
-    assert r["qa_f1"] > r["qa_f1_scratch"] + 2
+    # measured on 150 part-2 questions: pre-trained EM 12.7 / F1 20.2, from scratch EM 0.0 /
+    # F1 4.9, the sentence with most question words EM 0.0 / F1 18.6 ("only level with", "a
+    # difference of a few answers, too small to call a win")
+    assert r["qa_eval_questions"] >= 100
+    assert r["qa_f1"] > r["qa_f1_scratch"] + 10  # "far ahead of the same network"
     assert r["qa_exact_match"] > r["qa_exact_match_scratch"]
-    assert r["qa_f1_overlap"] > r["qa_f1"]  # the prose says the baseline wins on F1
+    assert r["qa_exact_match_scratch"] < 2  # "finds none"
+    assert abs(r["qa_f1"] - r["qa_f1_overlap"]) < 5  # "level with the word-overlap baseline"
     assert r["qa_exact_match_overlap"] < 1  # "never matches exactly"
-    assert r["qa_exact_match"] > 2  # "finds a few answers exactly"
+    assert 8 < r["qa_exact_match"] < 18  # "about one answer in eight exactly"
 
 
 def test_ch06_retrieval_tfidf_as_good_as_minilm_and_reader_limits_the_system():
     r = _ch06b()
-    # measured recall@1 over 187 paragraphs: MiniLM 0.865, TF-IDF 0.880; open F1 10.4 vs 10.5
+    # measured recall@1 over 139 paragraphs: MiniLM 0.873, TF-IDF 0.900; open F1 19.6 vs 20.2
     assert r["qa_retrieval_recall_at_1"] > 0.75 and r["qa_retrieval_recall_at_1_tfidf"] > 0.75
     assert abs(r["qa_retrieval_recall_at_1"] - r["qa_retrieval_recall_at_1_tfidf"]) < 0.05
     assert abs(r["qa_open_f1"] - r["qa_f1"]) < 2  # "close to the reader's score"
 
 
-def test_ch06_translation_neither_translates_yet_chrf_favours_the_warm_start():
+def test_ch06_translation_neither_translates_and_copying_the_source_scores_higher_chrf():
     r = _ch06b()
-    # measured on 200 test sentences: BLEU 1.44 warm-started, 2.55 from scratch ("both below 3",
-    # scratch "even scores higher BLEU"); chrF 21.5 vs 16.1, copying the source 18.5
-    assert r["translation_bleu"] < 5 and r["translation_bleu_scratch"] < 5
-    assert r["translation_bleu_scratch"] > r["translation_bleu"]
-    assert r["translation_chrf"] > r["translation_chrf_scratch"] + 3
-    assert r["translation_chrf"] > r["translation_chrf_copy"]
-    # greedy and beam "give the same scores here"
-    assert abs(r["translation_bleu_greedy_few"] - r["translation_bleu_beam_few"]) < 1
+    # measured on 150 test sentences after 640 pairs: BLEU 1.28 warm-started, 0.37 from scratch
+    # ("both below 2"); chrF 16.0 vs 15.4 ("a little ahead"), copying the source 18.5 ("both
+    # below copying"); on 20 sentences greedy BLEU 2.13, beam 0.79 ("beam scores lower")
+    assert r["translation_bleu"] < 2 and r["translation_bleu_scratch"] < 2
+    assert 0 < r["translation_chrf"] - r["translation_chrf_scratch"] < 3
+    assert r["translation_chrf_copy"] > r["translation_chrf"]
+    assert r["translation_chrf_copy"] > r["translation_chrf_scratch"]
+    assert r["translation_bleu_beam_few"] < r["translation_bleu_greedy_few"]
+    assert r["translation_train_pairs_seen"] < 0.03 * 29_000  # "about 2 % of one pass"
