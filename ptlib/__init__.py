@@ -6,6 +6,13 @@ Each module holds one concept and imports only from the layers below it (never i
 ====================  ==========================================================================
 layer                 modules (what each holds)
 ====================  ==========================================================================
+5. applications       ``qa`` (chapter 6: extractive answer spans, SQuAD scores); ``detection``
+                      (chapter 7: boxes, NMS, average precision); ``segmentation`` (chapter 7:
+                      tiled prediction, Dice); ``generation`` (chapter 7: the Frechet distance);
+                      ``ranking`` (chapter 8: leave-last-out, HR@k, NDCG@k); ``calibration``
+                      (chapter 8: reliability, ECE); ``scaling`` (chapter 10: power-law fits,
+                      FLOPs); ``attribution`` (chapter 10: integrated gradients, deletion
+                      curves); ``quantize`` (chapter 10: int8 linear layers)
 4. chapters' recipes  ``mlm`` (chapter 3: a tiny BERT pre-trained with MLM, saved, reloaded);
                       ``contrastive`` (chapter 4: SimCLR pre-training, the saved encoder);
                       ``finetune`` (chapter 5: fine-tuning a text classifier with ``Trainer``)
