@@ -211,7 +211,7 @@ def test_ch05_the_source_example_fails_in_nine_places_then_runs():
 
 def test_ch05_the_corrected_source_example_runs_and_learns():
     r = _load("05_fine_tuning")
-    assert r["source_example_dev_acc"] >= 0.6  # measured 0.718 after one epoch on 1,000 phrases
+    assert r["source_example_dev_acc"] >= 0.6  # measured 0.783 after one epoch on 1,000 phrases
 
 
 def test_ch05_minilm_fine_tuned_on_sst2():
