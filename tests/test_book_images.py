@@ -13,11 +13,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from _tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -112,14 +112,7 @@ def test_svg_parses_and_has_a_title(path: Path):
 
 
 def _make_diagrams():
-    if "make_diagrams" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "make_diagrams", ROOT / "tools" / "make_diagrams.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_diagrams"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_diagrams"]
+    return load_tool("make_diagrams")
 
 
 def test_every_drawn_diagram_is_committed_and_used():

@@ -6,14 +6,13 @@ in test_claims.py.)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from _tools import load_tool
 
 from ptlib import REPOSITORY
 
@@ -87,14 +86,7 @@ def test_opens_with_title_badge_and_colab_only_setup(path: Path):
 
 
 def _colab_setup():
-    if "colab_setup" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "colab_setup", ROOT / "tools" / "colab_setup.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["colab_setup"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["colab_setup"]
+    return load_tool("colab_setup")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -159,14 +151,7 @@ def test_figures_have_alt_text(path: Path):
 
 
 def _check_book():
-    if "check_book" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "check_book", ROOT / "tools" / "check_book.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["check_book"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["check_book"]
+    return load_tool("check_book")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
