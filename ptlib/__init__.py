@@ -21,9 +21,10 @@ layer                 modules (what each holds)
                       ``weights`` (pre-trained checkpoints: found, verified, loaded, saved)
 2. formulas           ``objectives`` (the pre-training losses); ``evaluate`` (metrics, intervals,
                       probes); ``bias`` (bias measurements); ``data`` (the datasets, by name)
-1. bottom             ``runtime`` (seeds, devices, precision); ``storage`` (the cache folder,
-                      atomic writes); ``checksums`` (sha256, manifests); ``results`` (the numbers
-                      a chapter records); ``plots`` (the house style)
+1. bottom             ``checks`` (argument checks: clear errors, no NaN); ``runtime`` (seeds,
+                      devices, precision); ``storage`` (the cache folder, atomic writes);
+                      ``checksums`` (sha256, manifests); ``results`` (the numbers a chapter
+                      records); ``plots`` (the house style)
 ====================  ==========================================================================
 
 Import the modules you need, e.g. ``from ptlib import data, results``.
@@ -35,7 +36,7 @@ import warnings
 # falls back to text bars, which is what the book shows anyway.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Where the course lives; notebooks link their Colab badge here.
 REPOSITORY = "https://github.com/pretrained-models-hands-on/course"
