@@ -23,6 +23,7 @@ import functools
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -30,6 +31,8 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
+
+from ptlib import checks
 
 # -- embedding association tests: WEAT and SEAT -------------------------------------------------
 
@@ -46,14 +49,24 @@ class WEATResult(NamedTuple):
     exact: bool  # True: every partition was enumerated; False: random partitions
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or len(x) == 0:
-        raise ValueError(f"expected a non-empty (n, dim) array of vectors, got shape {x.shape}")
+def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
+    x = checks.finite_array(x, name, ndim=2)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     if np.any(norms == 0):
-        raise ValueError("a zero vector has no direction: cosine similarity is undefined")
+        raise ValueError(
+            f"{name} holds a zero vector, which has no direction: cosine similarity is "
+            "undefined; drop it (an empty text or an unknown word embeds to zeros)"
+        )
     return x / norms
+
+
+def _vector_sets(**sets: np.ndarray) -> list[np.ndarray]:
+    """The named sets of vectors as unit rows, checked: finite, (n, dim), one ``dim`` for all."""
+    rows = [_unit_rows(v, name) for name, v in sets.items()]
+    dims = {name: r.shape[1] for name, r in zip(sets, rows, strict=True)}
+    if len(set(dims.values())) > 1:
+        raise ValueError(f"the vectors must all have one dimension, got {dims}")
+    return rows
 
 
 def association(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -63,7 +76,7 @@ def association(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns an array of n associations: positive means ``w`` is closer to ``A`` than to ``B``.
     Introduced in chapter 9 (bias evaluation).
     """
-    w, a, b = _unit_rows(w), _unit_rows(a), _unit_rows(b)
+    w, a, b = _vector_sets(w=w, a=a, b=b)
     return (w @ a.T).mean(axis=1) - (w @ b.T).mean(axis=1)
 
 
@@ -76,11 +89,14 @@ def weat_effect_size(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray)
     Like Cohen's d it lies in about [-2, 2]; positive means X is closer to A (and Y to B).
     Introduced in chapter 9 (bias evaluation).
     """
+    x, y, a, b = _vector_sets(x=x, y=y, a=a, b=b)
     sx, sy = association(x, a, b), association(y, a, b)
     pooled = np.concatenate([sx, sy])
     std = pooled.std(ddof=1)
     if std == 0:
-        raise ValueError("every target has the same association: the effect size is undefined")
+        raise ValueError(
+            "every target in x and y has the same association: the effect size is undefined"
+        )
     return float((sx.mean() - sy.mean()) / std)
 
 
@@ -99,6 +115,8 @@ def weat_p_value(
     observed split itself, keeps the test valid and only makes p slightly larger.)
     Returns ``(p_value, exact)``. Introduced in chapter 9 (bias evaluation).
     """
+    x, y, a, b = _vector_sets(x=x, y=y, a=a, b=b)
+    n_permutations = checks.positive_int(n_permutations, "n_permutations")
     s = np.concatenate([association(x, a, b), association(y, a, b)])
     n, n_x = len(s), len(x)
     observed = s[:n_x].sum()  # s(X,Y,A,B) = 2 sum_X s - sum_all s, so comparing sum_X suffices
@@ -209,7 +227,16 @@ def masked_log_probs(
     Introduced in chapter 9 (bias evaluation).
     """
     if not len(rows) == len(positions) == len(targets):
-        raise ValueError("rows, positions and targets must have the same length")
+        raise ValueError(
+            f"rows, positions and targets must have the same length, got {len(rows)}, "
+            f"{len(positions)} and {len(targets)}"
+        )
+    if len(rows) == 0:
+        raise ValueError("rows is empty: give at least one token sequence to score")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    for i, (row, pos) in enumerate(zip(rows, positions, strict=True)):
+        if not 0 <= pos < len(row):
+            raise ValueError(f"positions[{i}] = {pos} is outside rows[{i}] ({len(row)} tokens)")
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)
@@ -294,8 +321,15 @@ def crows_pairs_scores(
     ``score_less`` (sums of natural-log probabilities) and ``n_shared`` (tokens scored).
     Introduced in chapter 9 (bias evaluation).
     """
+    sent_more, sent_less = (
+        checks.texts(sent_more, "sent_more"),
+        checks.texts(sent_less, "sent_less"),
+    )
     if len(sent_more) != len(sent_less):
-        raise ValueError("sent_more and sent_less must have the same length")
+        raise ValueError(
+            f"sent_more and sent_less must have the same length (one pair each), got "
+            f"{len(sent_more)} and {len(sent_less)}"
+        )
     cls, sep, mask, pad = _special_ids(tokenizer)
     more, less = _encode(tokenizer, sent_more), _encode(tokenizer, sent_less)
     rows: list[list[int]] = []
@@ -332,9 +366,12 @@ def crows_pairs_metric(score_more: Sequence[float], score_less: Sequence[float])
     Ties count as no preference (a model that ignores context ties every pair and scores 0).
     Introduced in chapter 9 (bias evaluation).
     """
-    more, less = np.asarray(score_more, dtype=float), np.asarray(score_less, dtype=float)
-    if more.shape != less.shape or more.size == 0:
-        raise ValueError("score_more and score_less must be non-empty and equally long")
+    more = checks.finite_array(score_more, "score_more", ndim=1)
+    less = checks.finite_array(score_less, "score_less", ndim=1)
+    if more.shape != less.shape:
+        raise ValueError(
+            f"score_more and score_less must be equally long, got {more.size} and {less.size}"
+        )
     return float(100.0 * np.mean(more > less))
 
 
@@ -363,10 +400,24 @@ def stereoset_scores(
     Returns a DataFrame with the same index and one column of scores per candidate.
     Introduced in chapter 9 (bias evaluation).
     """
+    missing = [c for c in ("context", *STEREOSET_CANDIDATES) if c not in examples.columns]
+    if missing:
+        raise ValueError(
+            f"examples has no column(s) {missing}: pass "
+            "ptlib.data.load_stereoset(split='intrasentence')"
+        )
+    if len(examples) == 0:
+        raise ValueError("examples is empty: there is nothing to score")
+    for column in ("context", *STEREOSET_CANDIDATES):
+        checks.texts(examples[column], f"examples[{column!r}]")
     cls, sep, mask, pad = _special_ids(tokenizer)
-    contexts = [str(c) for c in examples["context"]]
-    if not all("BLANK" in c for c in contexts):
-        raise ValueError("every context must contain BLANK")
+    contexts = list(examples["context"])
+    no_blank = [i for i, c in enumerate(contexts) if "BLANK" not in c]
+    if no_blank:
+        raise ValueError(
+            f"every context must contain BLANK (where the candidate goes); row {no_blank[0]} "
+            f"does not: {contexts[no_blank[0]]!r}"
+        )
     rows: list[list[int]] = []
     positions: list[int] = []
     targets: list[int] = []
@@ -375,7 +426,7 @@ def stereoset_scores(
     for k, context in enumerate(contexts):
         head, tail = context.split("BLANK", 1)
         for c, column in enumerate(STEREOSET_CANDIDATES):
-            word = str(examples[column].iloc[k])
+            word = examples[column].iloc[k]
             prefix, word_ids, suffix = _encode(tokenizer, [head, word, tail.replace("BLANK", word)])
             if not word_ids:
                 raise ValueError(f"candidate {word!r} has no tokens")
@@ -403,6 +454,8 @@ def icat(lms: float, ss: float) -> float:
     them (SS 0 or 100) or never prefers meaningful words (LMS 0). A random model: 50.
     Introduced in chapter 9 (bias evaluation).
     """
+    lms = checks.finite_number(lms, "lms", low=0.0, high=100.0)
+    ss = checks.finite_number(ss, "ss", low=0.0, high=100.0)
     return float(lms * min(ss, 100.0 - ss) / 50.0)
 
 
@@ -423,20 +476,23 @@ def stereoset_metrics(
     over terms, as Nadeem et al. do; without, they are pooled over examples.
     Returns ``{"ss", "lms", "icat", "n"}``. Introduced in chapter 9 (bias evaluation).
     """
-    st = np.asarray(stereotype, dtype=float)
-    an = np.asarray(anti_stereotype, dtype=float)
-    un = np.asarray(unrelated, dtype=float)
-    if not st.shape == an.shape == un.shape or st.size == 0:
-        raise ValueError("the three score arrays must be non-empty and equally long")
+    st = checks.finite_array(stereotype, "stereotype", ndim=1)
+    an = checks.finite_array(anti_stereotype, "anti_stereotype", ndim=1)
+    un = checks.finite_array(unrelated, "unrelated", ndim=1)
+    if not st.shape == an.shape == un.shape:
+        raise ValueError(
+            f"stereotype, anti_stereotype and unrelated must be equally long (one score per "
+            f"example), got {st.size}, {an.size} and {un.size}"
+        )
     pro = (st > an).astype(float)
     related = ((st > un).astype(float) + (an > un).astype(float)) / 2.0
     if targets is None:
         ss, lms = 100.0 * pro.mean(), 100.0 * related.mean()
     else:
         t = np.asarray(targets)
+        if len(t) != len(st):
+            raise ValueError(f"targets must have one entry per example ({len(st)}), got {len(t)}")
         _, codes = np.unique(t if t.dtype.kind in "iu" else t.astype(str), return_inverse=True)
-        if len(codes) != len(st):
-            raise ValueError("targets must have one entry per example")
         n_term = np.bincount(codes)
         ss = 100.0 * float(np.mean(np.bincount(codes, weights=pro) / n_term))
         lms = 100.0 * float(np.mean(np.bincount(codes, weights=related) / n_term))
@@ -465,16 +521,28 @@ def bootstrap_ci(
     if not arrays:
         raise ValueError("give at least one array to resample")
     data = [np.asarray(a) for a in arrays]
+    if any(a.ndim == 0 for a in data):
+        raise ValueError("arrays must be sequences (one entry per test item), not single values")
     n = len(data[0])
     if n == 0 or any(len(a) != n for a in data):
-        raise ValueError("the arrays must be non-empty and equally long")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+        raise ValueError(
+            f"the arrays must be non-empty and equally long, got lengths {[len(a) for a in data]}"
+        )
+    n_resamples = checks.positive_int(n_resamples, "n_resamples")
+    confidence = checks.finite_number(confidence, "confidence", low=0.0, low_open=True)
+    if confidence >= 1:
+        raise ValueError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence}")
     rng = np.random.default_rng(seed)
     stats = np.empty(n_resamples)
     for r in range(n_resamples):
         idx = rng.integers(0, n, n)
         stats[r] = statistic(*(a[idx] for a in data))
+        if not math.isfinite(stats[r]):
+            raise ValueError(
+                f"statistic returned {stats[r]} on bootstrap resample {r}: the interval would be "
+                "meaningless; check the arrays for NaN, or a statistic undefined on some resamples "
+                "(e.g. the mean of an empty group)"
+            )
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(low), float(high)
@@ -555,6 +623,8 @@ def gender_swap(text: str, pairs: Sequence[tuple[str, str]] | None = None) -> st
     heuristic is sometimes wrong (*I told her stories*), and names are not swapped at all.
     Introduced in chapter 9 (bias evaluation).
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {text!r} ({type(text).__name__})")
     table = _swap_table(GENDER_PAIRS if pairs is None else tuple(map(tuple, pairs)))
     parts = _WORD.split(text)  # [between, word, between, word, ..., between]
     for i in range(1, len(parts), 2):
@@ -587,8 +657,7 @@ def counterfactual_augment(
     twice, so their share of the corpus does not change.
     Introduced in chapter 9 (bias evaluation).
     """
-    if isinstance(docs, str):
-        raise TypeError("docs must be a sequence of strings, not one string")
+    docs = checks.texts(docs, "docs")
     out: list[str] = []
     for doc in docs:
         out.extend((doc, swap(doc)))
@@ -596,6 +665,32 @@ def counterfactual_augment(
 
 
 # -- downstream fairness -----------------------------------------------------------------------
+
+
+def _binary(values: Sequence[int], name: str) -> np.ndarray:
+    """``values`` as a 1-D int array of 0s and 1s; NaN, empty or other values raise."""
+    arr = checks.finite_array(values, name, ndim=1)
+    if not np.isin(arr, (0.0, 1.0)).all():
+        bad = arr[~np.isin(arr, (0.0, 1.0))][0]
+        raise ValueError(
+            f"{name} must hold binary predictions or labels, 0 and 1, got {bad}: threshold "
+            "scores first (e.g. (p >= 0.5).astype(int))"
+        )
+    return arr.astype(int)
+
+
+def _groups(groups: Sequence[object], n: int, names: str) -> np.ndarray:
+    """``groups`` as an array of ``n`` group labels without missing values."""
+    g = np.asarray(groups)
+    if g.ndim != 1 or len(g) != n:
+        raise ValueError(f"{names} and groups must be equally long, got {n} and {len(g)} entries")
+    missing = pd.isna(g)
+    if missing.any():
+        raise ValueError(
+            f"groups holds {int(missing.sum())} missing value(s) (None/NaN): drop those rows "
+            "or give them a group of their own"
+        )
+    return g
 
 
 def group_rates(
@@ -607,10 +702,10 @@ def group_rates(
     ``fairlearn.metrics.MetricFrame`` computes the same; this is the dependency-free version
     used inside bootstrap loops. Introduced in chapter 9 (bias evaluation).
     """
-    yt, yp = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
-    g = np.asarray(groups)
-    if not len(yt) == len(yp) == len(g):
-        raise ValueError("y_true, y_pred and groups must be equally long")
+    yt, yp = _binary(y_true, "y_true"), _binary(y_pred, "y_pred")
+    if len(yt) != len(yp):
+        raise ValueError(f"y_true and y_pred must be equally long, got {len(yt)} and {len(yp)}")
+    g = _groups(groups, len(yt), "y_true, y_pred")
     rows = {}
     for value in np.unique(g):
         m = g == value
@@ -632,10 +727,17 @@ def demographic_parity_difference(y_pred: Sequence[int], groups: Sequence[object
     ``fairlearn.metrics.demographic_parity_difference``.
     Introduced in chapter 9 (bias evaluation).
     """
-    yp, g = np.asarray(y_pred).astype(float), np.asarray(groups)
-    if len(yp) != len(g) or len(yp) == 0:
-        raise ValueError("y_pred and groups must be non-empty and equally long")
-    rates = [yp[g == value].mean() for value in np.unique(g)]
+    yp = _binary(y_pred, "y_pred")
+    g = _groups(groups, len(yp), "y_pred")
+    values = np.unique(g)
+    if len(values) == 1:
+        warnings.warn(
+            f"groups holds one group only ({values[0]!r}): there is no other group to compare "
+            "with, so the difference is 0",
+            UserWarning,
+            stacklevel=2,
+        )
+    rates = [yp[g == value].mean() for value in values]
     return float(max(rates) - min(rates))
 
 
@@ -650,6 +752,11 @@ def equalized_odds_difference(
     """
     rates = group_rates(y_true, y_pred, groups)
     tpr, fpr = rates["tpr"].to_numpy(), rates["fpr"].to_numpy()
+    if np.isnan(tpr).all() or np.isnan(fpr).all():
+        raise ValueError(
+            "y_true holds one class only: the true-positive or false-positive rate is "
+            "undefined in every group; evaluate on data with both labels"
+        )
     return float(max(np.nanmax(tpr) - np.nanmin(tpr), np.nanmax(fpr) - np.nanmin(fpr)))
 
 
@@ -661,9 +768,12 @@ def reweighing_weights(y: Sequence[object], groups: Sequence[object]) -> np.ndar
     group keeps its total weight. Returns an array of ``len(y)`` positive weights with mean 1.
     Introduced in chapter 9 (bias evaluation).
     """
-    yv, g = np.asarray(y), np.asarray(groups)
-    if len(yv) != len(g) or len(yv) == 0:
-        raise ValueError("y and groups must be non-empty and equally long")
+    yv = np.asarray(y)
+    if yv.ndim != 1 or len(yv) == 0:
+        raise ValueError(f"y must be a non-empty 1-D sequence of labels, got shape {yv.shape}")
+    if pd.isna(yv).any():
+        raise ValueError(f"y holds {int(pd.isna(yv).sum())} missing label(s) (None/NaN): drop them")
+    g = _groups(groups, len(yv), "y")
     weights = np.empty(len(yv), dtype=np.float64)
     for gv in np.unique(g):
         for label in np.unique(yv):
