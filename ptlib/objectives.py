@@ -15,11 +15,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ptlib import checks
+
 # -- masked language modelling (chapter 3) -------------------------------------------------------
 
 #: The label of a position that is not predicted (the ``ignore_index`` of PyTorch's
 #: cross-entropy). The one definition in ptlib: :mod:`ptlib.text` masks with it.
 IGNORE_INDEX = -100
+
+
+def _check_labels(labels: torch.Tensor, vocab_size: int) -> None:
+    """``labels`` must be integer token ids in ``[0, vocab_size)`` or :data:`IGNORE_INDEX`."""
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be integer token ids (torch.long), got {labels.dtype}")
+    bad = (labels != IGNORE_INDEX) & ((labels < 0) | (labels >= vocab_size))
+    if bad.any():
+        raise ValueError(
+            f"labels holds token id {int(labels[bad][0])}, outside the model's vocabulary of "
+            f"{vocab_size}: the tokenizer and the model do not match"
+        )
 
 
 def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -35,9 +49,14 @@ def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """
     if logits.shape[:-1] != labels.shape:
         raise ValueError(f"logits {tuple(logits.shape)} do not match labels {tuple(labels.shape)}")
+    checks.finite_tensor(logits, "logits")
+    _check_labels(labels, logits.shape[-1])
     masked = labels != IGNORE_INDEX  # the set M
     if not masked.any():
-        raise ValueError("no masked position in the batch: nothing to predict")
+        raise ValueError(
+            f"labels: no masked token (every label is {IGNORE_INDEX}), so there is nothing to "
+            "predict and the mean loss would be NaN; mask some tokens (ptlib.text.mask_tokens)"
+        )
     log_p = torch.log_softmax(logits[masked].float(), dim=-1)  # (|M|, V): log p(. | x_\i)
     log_p_true = log_p.gather(1, labels[masked].unsqueeze(1)).squeeze(1)  # log p(x_i | x_\i)
     return -log_p_true.mean()
@@ -93,6 +112,9 @@ def mlm_evaluate(
     Returns ``{"loss", "perplexity", "accuracy", "tokens"}``.
     Introduced in chapter 3 (masked language modelling).
     """
+    top_k = checks.positive_int(top_k, "top_k")
+    if len(batches) == 0:
+        raise ValueError("batches is empty: give at least one masked batch")
     device = next(model.parameters()).device
     total, correct, count = 0.0, 0, 0
     for batch in batches:
@@ -106,7 +128,10 @@ def mlm_evaluate(
         correct += (top == labels.unsqueeze(1)).any(dim=1).sum().item()
         count += labels.numel()
     if count == 0:
-        raise ValueError("no masked tokens in the batches")
+        raise ValueError(
+            "batches: no token is masked in any batch (every label is -100), so there is "
+            "nothing to evaluate"
+        )
     loss = total / count
     return {
         "loss": loss,
@@ -129,12 +154,25 @@ def unigram_baseline(
     these numbers.
     Introduced in chapter 3 (masked language modelling).
     """
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = checks.finite_array(counts, "counts", ndim=1)
+    if (counts < 0).any():
+        raise ValueError("counts must be token counts (>= 0), got a negative count")
+    smoothing = checks.finite_number(smoothing, "smoothing", low=0.0)
     labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).reshape(-1)
     targets = labels[labels != IGNORE_INDEX]
     if targets.size == 0:
-        raise ValueError("no masked tokens in labels")
+        raise ValueError("labels: no token is masked (every label is -100), nothing to score")
+    if targets.min() < 0 or targets.max() >= len(counts):
+        raise ValueError(
+            f"labels holds token ids outside counts (0 .. {len(counts) - 1}): count the tokens "
+            "with the same tokenizer (ptlib.text.token_counts(rows, len(tokenizer)))"
+        )
     p = (counts + smoothing) / (counts + smoothing).sum()
+    if (p[targets] == 0).any():
+        raise ValueError(
+            "a masked token never occurs in counts and smoothing is 0: its probability is 0 and "
+            "the loss infinite; use smoothing > 0"
+        )
     loss = float(-np.log(p[targets]).mean())
     accuracy = float(np.mean(targets == int(np.argmax(counts))))
     return {"loss": loss, "perplexity": float(np.exp(loss)), "accuracy": accuracy}
@@ -150,6 +188,12 @@ def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Computed in float32 (float64 inputs stay float64). Introduced in chapter 4 (contrastive
     learning).
     """
+    for name, t in (("a", a), ("b", b)):
+        checks.finite_tensor(t, name)
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be [n, d] (one vector per row), got {tuple(t.shape)}")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b must have one dimension d, got {a.shape[1]} and {b.shape[1]}")
     dtype = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
     a = F.normalize(a.to(dtype), dim=-1)
     b = F.normalize(b.to(dtype), dim=-1)
@@ -175,8 +219,9 @@ def info_nce(
     writes ``scale = 1/tau``, 20 by default, so ``tau = 0.05``).
     Introduced in chapter 4 (contrastive learning).
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    temperature = checks.finite_number(temperature, "temperature", low=0.0, low_open=True)
+    checks.finite_tensor(queries, "queries")
+    checks.finite_tensor(keys, "keys")
     logits = cosine_similarity_matrix(queries, keys) / temperature  # [n, m]
     if positives is None:
         if symmetric and logits.shape[0] != logits.shape[1]:
@@ -184,6 +229,13 @@ def info_nce(
         positives = torch.arange(logits.shape[0], device=logits.device)
     elif symmetric:
         raise ValueError("symmetric=True pairs query i with key i; do not pass positives")
+    elif positives.shape != (logits.shape[0],) or positives.is_floating_point():
+        raise ValueError(
+            f"positives must hold one integer key index per query ({logits.shape[0]}), "
+            f"got shape {tuple(positives.shape)} ({positives.dtype})"
+        )
+    elif (positives < 0).any() or (positives >= logits.shape[1]).any():
+        raise ValueError(f"positives must be key indices in [0, {logits.shape[1]})")
     loss = F.cross_entropy(logits, positives.to(logits.device))
     if symmetric:
         loss = (loss + F.cross_entropy(logits.T, positives.to(logits.device))) / 2
@@ -206,8 +258,9 @@ def nt_xent(
     """
     if z1.shape != z2.shape or z1.ndim != 2:
         raise ValueError(f"z1 and z2 must both be [N, d], got {tuple(z1.shape)}, {tuple(z2.shape)}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    temperature = checks.finite_number(temperature, "temperature", low=0.0, low_open=True)
+    checks.finite_tensor(z1, "z1")
+    checks.finite_tensor(z2, "z2")
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     n = z1.shape[0]
@@ -226,6 +279,8 @@ def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> float:
 
     Introduced in chapter 4 (contrastive learning).
     """
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"z1 and z2 must both be [N, d], got {tuple(z1.shape)}, {tuple(z2.shape)}")
     n = z1.shape[0]
     z = torch.cat([z1, z2])
     sim = cosine_similarity_matrix(z, z)
@@ -257,13 +312,16 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"labels need at least 2 positions to predict a next token, got {labels.shape[1]}"
         )
-    if torch.isnan(logits).any():
-        raise ValueError("logits contain NaN")
+    checks.finite_tensor(logits, "logits")
+    _check_labels(labels, logits.shape[-1])
     pred = logits[:, :-1].float()  # (B, T-1, V): the predictions for positions 2 .. T
     target = labels[:, 1:]  # (B, T-1): the tokens that actually came next
     keep = target != IGNORE_INDEX
     if not keep.any():
-        raise ValueError("labels: every next token is -100, nothing to predict")
+        raise ValueError(
+            "labels: every next token is -100, nothing to predict (the mean loss would be NaN); "
+            "leave some labels unmasked"
+        )
     log_p = torch.log_softmax(pred[keep], dim=-1)  # (N, V)
     return -log_p.gather(1, target[keep].unsqueeze(1)).squeeze(1).mean()
 
