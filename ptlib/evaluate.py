@@ -18,6 +18,26 @@ from scipy import stats
 from sklearn import metrics
 from tqdm import tqdm
 
+from ptlib import checks
+
+
+def _labels(y: Any, name: str) -> np.ndarray:
+    """``y`` as a non-empty 1-D array of labels without missing values (None, NaN)."""
+    if isinstance(y, str):
+        raise TypeError(f"{name} must be a sequence of labels, not one string")
+    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of labels, got shape {arr.shape}"
+        )
+    missing = pd.isna(arr)
+    if missing.any():
+        raise ValueError(
+            f"{name} holds {int(missing.sum())} missing label(s) (None/NaN) out of {arr.size}: "
+            "drop or fill them first"
+        )
+    return arr
+
 
 def accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray) -> float:
     """The fraction of predictions equal to the true label.
@@ -30,6 +50,9 @@ def accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndar
             f"y_true and y_pred must be non-empty and of one shape, got {y_true.shape} and "
             f"{y_pred.shape}"
         )
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if pd.isna(y).any():
+            raise ValueError(f"{name} holds missing labels (None/NaN): drop or fill them first")
     return float(metrics.accuracy_score(y_true, y_pred))
 
 
@@ -47,10 +70,19 @@ def classification_metrics(
     "recall", "macro_f1", "confusion_matrix"}``; computed with scikit-learn.
     Introduced in chapter 1 (background); chapter 5 adds the confusion matrix.
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
-        raise ValueError(f"need two non-empty 1-D label arrays, got {y_true.shape}, {y_pred.shape}")
-    labels = list(range(num_labels)) if num_labels is not None else None
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {y_true.size} and {y_pred.size}")
+    labels = None
+    if num_labels is not None:
+        labels = list(range(checks.positive_int(num_labels, "num_labels")))
+        outside = ~np.isin(y_true, labels) | ~np.isin(y_pred, labels)
+        if outside.any():
+            raise ValueError(
+                f"with num_labels={num_labels} the labels must be 0 .. {num_labels - 1}, got "
+                f"{np.concatenate([y_true, y_pred])[np.tile(outside, 2)][0]!r}: pass class ids, "
+                "or the right num_labels"
+            )
     precision, recall, f1, _ = metrics.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, average="macro", zero_division=0
     )
@@ -90,11 +122,8 @@ def sample_per_class(labels: Sequence[Any] | np.ndarray, k: int, seed: int) -> n
     Raises ``ValueError`` if a class has fewer than ``k`` examples. Returned sorted.
     Introduced in chapter 1 (background).
     """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be one-dimensional, got shape {labels.shape}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    labels = _labels(labels, "labels")
+    k = checks.positive_int(k, "k")
     rng = np.random.default_rng(seed)
     chosen = []
     for cls in np.unique(labels):
@@ -137,9 +166,18 @@ def label_efficiency(
     ``n_train``, ``accuracy``, ``fit_seconds``.
     Introduced in chapter 1 (background).
     """
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    y_train, y_test = _labels(y_train, "y_train"), _labels(y_test, "y_test")
     if len(features_train) != len(y_train) or len(features_test) != len(y_test):
-        raise ValueError("features and labels must have the same number of rows")
+        raise ValueError(
+            f"features and labels must have the same number of rows, got features_train "
+            f"{len(features_train)} / y_train {len(y_train)}, features_test {len(features_test)} "
+            f"/ y_test {len(y_test)}"
+        )
+    if len(budgets) == 0 or len(seeds) == 0:
+        raise ValueError("budgets and seeds must each hold at least one entry")
+    for budget in budgets:  # fail before any model is trained
+        if budget is not None:
+            checks.positive_int(budget, "each budget (labels per class, or None for all)")
     rows = []
     runs = [(b, s) for b in budgets for s in seeds]
     for budget, seed in tqdm(runs, desc="label budgets", disable=not progress):
@@ -174,6 +212,13 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     sorted by ``n_train`` (all labels last).
     Introduced in chapter 1 (background).
     """
+    missing = {"budget", "n_train", "accuracy"} - set(df.columns)
+    if missing:
+        raise ValueError(
+            f"df has no column(s) {sorted(missing)}: pass the output of label_efficiency"
+        )
+    if df.empty:
+        raise ValueError("df is empty: there is nothing to summarise")
     grouped = df.groupby("budget", dropna=False, sort=False)
     out = grouped.agg(
         n_train=("n_train", "mean"),
@@ -197,9 +242,10 @@ def labels_to_reach(
     first point's ``n_train`` if that already reaches ``target``, and ``inf`` if no point does.
     Introduced in chapter 1 (background).
     """
-    n = np.asarray(n_train, dtype=float)
-    acc = np.asarray(accuracy, dtype=float)
-    if n.ndim != 1 or n.shape != acc.shape or n.size == 0:
+    n = checks.finite_array(n_train, "n_train", ndim=1)
+    acc = checks.finite_array(accuracy, "accuracy", ndim=1)
+    target = checks.finite_number(target, "target")
+    if n.shape != acc.shape:
         raise ValueError("n_train and accuracy must be non-empty 1-D arrays of one length")
     if np.any(np.diff(n) <= 0) or n[0] <= 0:
         raise ValueError("n_train must be positive and strictly increasing")
@@ -222,9 +268,43 @@ def _tensor(x: Any, dtype: type) -> torch.Tensor:
     return torch.from_numpy(np.array(x, dtype=dtype))
 
 
-def _unit_rows(x: Any) -> torch.Tensor:
+def _features(x: Any, name: str) -> torch.Tensor:
+    """``x`` as a float32 tensor ``[n, d]``, checked: 2-D, not empty, finite."""
+    try:
+        t = _tensor(x.detach().cpu() if isinstance(x, torch.Tensor) else x, np.float32)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a numeric array [n, d]: {err}") from None
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be [n, d] (one vector per row), got shape {tuple(t.shape)}")
+    return checks.finite_tensor(t, name)
+
+
+def _unit_rows(x: Any, name: str) -> torch.Tensor:
     """Rows of ``x`` as float32 unit vectors (for cosine similarities)."""
-    return torch.nn.functional.normalize(_tensor(x, np.float32), dim=1)
+    return torch.nn.functional.normalize(_features(x, name), dim=1)
+
+
+def _same_dim(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"{names} must have one feature dimension, got {a.shape[1]} and {b.shape[1]}: "
+            "were they made by the same encoder?"
+        )
+
+
+def _class_ids(y: Any, n: int, name: str) -> torch.Tensor:
+    """Integer class ids ``0..C-1`` as an int64 tensor, one per row of an ``n``-row array."""
+    arr = _labels(y, name)
+    if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise ValueError(f"{name} must hold integer class ids, got fractional values")
+    if arr.dtype.kind not in "iuf" or arr.min() < 0:
+        raise ValueError(
+            f"{name} must hold integer class ids 0..C-1, got {arr[:3].tolist()}...: map the "
+            "labels to ids first (np.unique(y, return_inverse=True))"
+        )
+    if len(arr) != n:
+        raise ValueError(f"{name} has {len(arr)} entries for {n} rows of features")
+    return _tensor(arr, np.int64)
 
 
 class LinearProbe:
@@ -239,20 +319,31 @@ class LinearProbe:
     """
 
     def __init__(self, C: float = 1.0, max_iter: int = 100, standardize: bool = True) -> None:
-        if C <= 0:
-            raise ValueError(f"C must be > 0, got {C}")
+        C = checks.finite_number(C, "C", low=0.0, low_open=True)
+        max_iter = checks.positive_int(max_iter, "max_iter")
         self.C, self.max_iter, self.standardize = C, max_iter, standardize
 
     def _x(self, x: Any) -> torch.Tensor:
-        t = _tensor(x, np.float32)
-        if t.ndim != 2:
-            raise ValueError(f"features must be [n, d], got shape {tuple(t.shape)}")
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("this LinearProbe is not fitted yet: call fit(x, y) first")
+        t = _features(x, "x")
+        if t.shape[1] != len(self.mean_):
+            raise ValueError(
+                f"x has {t.shape[1]} features, the probe was fitted on {len(self.mean_)}"
+            )
         return (t - self.mean_) / self.scale_
 
     def fit(self, x: Any, y: Sequence[Any] | np.ndarray) -> LinearProbe:
         """Fit on features ``x`` ``[n, d]`` and labels ``y`` ``[n]``; returns ``self``."""
-        x_np = np.array(x, dtype=np.float32)
-        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        x_np = _features(x, "x").numpy()
+        y = _labels(y, "y")
+        if len(y) != len(x_np):
+            raise ValueError(f"x has {len(x_np)} rows and y {len(y)} labels: one label per row")
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y holds one class only ({self.classes_[0]!r}): a classifier needs at least two"
+            )
         d, k = x_np.shape[1], len(self.classes_)
         t = torch.from_numpy(x_np)
         self.mean_ = t.mean(0) if self.standardize else torch.zeros(d)
@@ -337,12 +428,14 @@ def knn_predict(
     vote; ties go to the smaller label). Labels must be integers ``0..C-1``.
     Introduced in chapter 4 (contrastive learning).
     """
-    train, test = _unit_rows(x_train), _unit_rows(x_test)
-    labels = _tensor(y_train, np.int64)
-    if len(labels) != len(train):
-        raise ValueError("x_train and y_train must have the same number of rows")
-    if not 1 <= k <= len(train):
+    train, test = _unit_rows(x_train, "x_train"), _unit_rows(x_test, "x_test")
+    _same_dim(train, test, "x_train and x_test")
+    labels = _class_ids(y_train, len(train), "y_train")
+    if checks.positive_int(k, "k") > len(train):
         raise ValueError(f"k must be between 1 and the number of training vectors, got {k}")
+    if temperature is not None:
+        checks.finite_number(temperature, "temperature", low=0.0, low_open=True)
+    batch_size = checks.positive_int(batch_size, "batch_size")
     n_classes = int(labels.max()) + 1
     out = []
     for start in range(0, len(test), batch_size):
@@ -355,8 +448,6 @@ def knn_predict(
         votes = torch.zeros(len(sim), n_classes)
         votes.scatter_add_(1, labels[top_idx], weight)
         out.append(votes.argmax(dim=1))
-    if not out:
-        return np.zeros(0, dtype=np.int64)
     return torch.cat(out).numpy()
 
 
@@ -385,10 +476,11 @@ def retrieval_ranks(
     count against the relevant document (it ranks after every document as similar as it).
     Introduced in chapter 4 (contrastive learning).
     """
-    q, d = _unit_rows(queries), _unit_rows(documents)
-    rel = _tensor(relevant, np.int64)
-    if len(rel) != len(q):
-        raise ValueError("one relevant document per query is needed")
+    q, d = _unit_rows(queries, "queries"), _unit_rows(documents, "documents")
+    _same_dim(q, d, "queries and documents")
+    rel = _class_ids(relevant, len(q), "relevant")
+    if (rel >= len(d)).any():
+        raise ValueError(f"relevant must be rows of documents, in [0, {len(d)})")
     sim = q @ d.T  # [n_queries, n_documents]
     target = sim.gather(1, rel.view(-1, 1))  # [n_queries, 1]
     return ((sim >= target).sum(dim=1)).numpy().astype(np.int64)
@@ -405,6 +497,12 @@ def recall_at_k(
 
     Introduced in chapter 4 (contrastive learning).
     """
+    if isinstance(ks, int) or len(ks) == 0:
+        raise ValueError(
+            f"ks must be a non-empty sequence of cut-offs, e.g. (1, 5, 10), got {ks!r}"
+        )
+    for k in ks:
+        checks.positive_int(k, "each k in ks")
     ranks = retrieval_ranks(queries, documents, relevant)
     out = {f"recall@{k}": float(np.mean(ranks <= k)) for k in ks}
     out["mrr"] = float(np.mean(1.0 / ranks))
