@@ -5,6 +5,7 @@ Introduced in chapter 3 (masked language modelling).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, process
 from tokenizers import models as tk_models
 from transformers import BertTokenizer, PreTrainedTokenizerBase
 
+from ptlib import checks
 from ptlib.objectives import IGNORE_INDEX
 from ptlib.train import EpochOrder
 
@@ -42,8 +44,10 @@ def train_wordpiece(
     a few rare entries can differ between runs; ties are rare on a corpus of real size.)
     Introduced in chapter 3 (masked language modelling).
     """
-    if isinstance(texts, str):
-        raise TypeError("texts must be an iterable of strings, not one string")
+    texts = checks.texts(texts, "texts")
+    checks.positive_int(vocab_size, "vocab_size", minimum=len(SPECIAL_TOKENS) + 1)
+    checks.positive_int(min_frequency, "min_frequency")
+    checks.positive_int(model_max_length, "model_max_length")
     tok = Tokenizer(tk_models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -86,8 +90,8 @@ def encode_corpus(
 
     Introduced in chapter 3 (masked language modelling).
     """
-    if isinstance(texts, str):
-        raise TypeError("texts must be a sequence of strings, not one string")
+    texts = checks.texts(texts, "texts")
+    batch_size = checks.positive_int(batch_size, "batch_size")
     backend = getattr(tokenizer, "backend_tokenizer", None)  # a fast (Rust) tokenizer
     if backend is not None:
         # A copy without truncation or padding: a call like tokenizer(..., truncation=True)
@@ -97,7 +101,7 @@ def encode_corpus(
         backend.no_padding()
     ids: list[list[int]] = []
     for start in range(0, len(texts), batch_size):
-        chunk = [str(t) for t in texts[start : start + batch_size]]
+        chunk = texts[start : start + batch_size]
         if backend is not None:  # straight to Rust: no length warnings for long documents
             ids.extend(e.ids for e in backend.encode_batch(chunk, add_special_tokens=False))
         else:
@@ -116,15 +120,26 @@ def pack_sequences(
     Returns a LongTensor of shape (rows, seq_len).
     Introduced in chapter 3 (masked language modelling).
     """
-    if seq_len < 3:
-        raise ValueError(f"seq_len must be at least 3, got {seq_len}")
+    seq_len = checks.positive_int(seq_len, "seq_len", minimum=3)
     stream: list[int] = []
-    for doc in token_ids:
-        if doc:
+    for i, doc in enumerate(token_ids):
+        if not isinstance(doc, Sequence | np.ndarray | torch.Tensor):
+            raise TypeError(
+                f"token_ids[{i}] is {type(doc).__name__}, not a sequence of ids: pass one list "
+                "of ids per document (the output of encode_corpus), not a single document"
+            )
+        if len(doc):
             stream.extend(doc)
             stream.append(sep_id)
     body = seq_len - 2
     rows = len(stream) // body
+    if rows == 0:
+        warnings.warn(
+            f"token_ids hold {len(stream)} tokens (with separators), fewer than one row of "
+            f"seq_len={seq_len}: no row is returned",
+            UserWarning,
+            stacklevel=2,
+        )
     flat = torch.tensor(stream[: rows * body], dtype=torch.long).view(rows, body)
     cls = torch.full((rows, 1), cls_id, dtype=torch.long)
     sep = torch.full((rows, 1), sep_id, dtype=torch.long)
@@ -154,11 +169,22 @@ def mask_tokens(
     modified. Pass a seeded ``generator`` for repeatable masks.
     Introduced in chapter 3 (masked language modelling).
     """
-    if not 0.0 <= mlm_probability <= 1.0:
-        raise ValueError(f"mlm_probability must be in [0, 1], got {mlm_probability}")
+    if not isinstance(input_ids, torch.Tensor) or input_ids.is_floating_point():
+        raise TypeError(
+            f"input_ids must be an integer tensor of token ids, got "
+            f"{getattr(input_ids, 'dtype', type(input_ids).__name__)}"
+        )
+    mlm_probability = checks.finite_number(mlm_probability, "mlm_probability", 0.0, 1.0)
+    checks.positive_int(vocab_size, "vocab_size")
     mask_fraction, random_fraction = corruption
-    if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
-        raise ValueError("mask_fraction and random_fraction must be >= 0 and sum to at most 1")
+    mask_fraction = checks.finite_number(mask_fraction, "corruption[0] (mask_fraction)", 0.0, 1.0)
+    random_fraction = checks.finite_number(
+        random_fraction, "corruption[1] (random_fraction)", 0.0, 1.0
+    )
+    if mask_fraction + random_fraction > 1:
+        raise ValueError(
+            f"corruption = (mask_fraction, random_fraction) must sum to at most 1, got {corruption}"
+        )
     ids = input_ids
     can_mask = torch.ones_like(ids, dtype=torch.bool)
     for sid in special_ids:
@@ -187,7 +213,13 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
 
     Introduced in chapter 3 (masked language modelling).
     """
-    return [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
+    ids = [tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id]
+    if None in ids:
+        raise ValueError(
+            "tokenizer lacks [PAD], [CLS] or [SEP]: masking needs a BERT-style tokenizer "
+            "(e.g. one from train_wordpiece)"
+        )
+    return ids
 
 
 def masked_batches(
@@ -203,6 +235,11 @@ def masked_batches(
     ``seed``, so every model is scored on the same masked tokens.
     Introduced in chapter 3 (masked language modelling).
     """
+    rows_per_batch = checks.positive_int(rows_per_batch, "rows_per_batch")
+    if rows.ndim != 2 or len(rows) == 0:
+        raise ValueError(
+            f"rows must be a non-empty (rows, seq_len) tensor, got {tuple(rows.shape)}"
+        )
     g = torch.Generator().manual_seed(seed)
     special = special_ids(tokenizer)
     batches = []
@@ -239,8 +276,14 @@ class MLMBatches:
         mlm_probability: float = 0.15,
         seed: int = 0,
     ) -> None:
+        batch_size = checks.positive_int(batch_size, "batch_size")
+        checks.positive_int(vocab_size, "vocab_size")
+        checks.finite_number(mlm_probability, "mlm_probability", 0.0, 1.0)
         if rows.ndim != 2 or len(rows) < batch_size:
-            raise ValueError(f"need a (rows, seq_len) tensor with >= {batch_size} rows")
+            raise ValueError(
+                f"rows must be a (rows, seq_len) tensor with at least batch_size={batch_size} "
+                f"rows, got shape {tuple(rows.shape)}: use more documents or a smaller batch_size"
+            )
         self.rows = rows
         self.batch_size = batch_size
         self.mask_token_id = mask_token_id
@@ -280,6 +323,9 @@ def local_attention_bias(
     large negative score, as the usual mask would give them.
     Introduced in chapter 3 (masked language modelling).
     """
+    checks.positive_int(batch_size, "batch_size")
+    checks.positive_int(seq_len, "seq_len")
+    checks.finite_number(slope, "slope", low=0.0)
     pos = torch.arange(seq_len)
     bias = -slope * (pos[:, None] - pos[None, :]).abs().float()  # (seq_len, seq_len)
     bias = bias.expand(batch_size, 1, seq_len, seq_len).clone()
@@ -301,8 +347,8 @@ class LocalityScaffold:
     """
 
     def __init__(self, batch_fn: Callable[[int], Any], slope: float, fade_steps: int) -> None:
-        if slope < 0 or fade_steps < 0:
-            raise ValueError("slope and fade_steps must be >= 0")
+        slope = checks.finite_number(slope, "slope", low=0.0)
+        fade_steps = checks.positive_int(fade_steps, "fade_steps", minimum=0)
         self.batch_fn, self.slope, self.fade_steps = batch_fn, slope, fade_steps
 
     def slope_at(self, step: int) -> float:
@@ -352,4 +398,10 @@ def token_counts(rows: torch.Tensor, vocab_size: int) -> np.ndarray:
 
     Introduced in chapter 3 (masked language modelling).
     """
+    checks.positive_int(vocab_size, "vocab_size")
+    if rows.numel() and (rows.min() < 0 or rows.max() >= vocab_size):
+        raise ValueError(
+            f"rows holds token ids outside 0 .. {vocab_size - 1} (vocab_size): pass "
+            "len(tokenizer) of the tokenizer that made the rows"
+        )
     return torch.bincount(rows.reshape(-1), minlength=vocab_size).numpy()
