@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptlib import runtime
+from ptlib import checks, runtime
 
 #: Per-channel mean and standard deviation of the CIFAR-10 training images (pixels in [0, 1]).
 CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
@@ -66,6 +66,29 @@ def to_float_images(
     return x.float()
 
 
+def _images(x: torch.Tensor, name: str = "x", channels: int | None = None) -> torch.Tensor:
+    """``x`` checked to be a float batch of images ``[B, C, H, W]`` (``C == channels`` if given)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 4:
+        raise ValueError(
+            f"{name} must be a float tensor of images [B, C, H, W], got "
+            f"{getattr(x, 'dtype', type(x).__name__)} {tuple(getattr(x, 'shape', ()))}: "
+            "convert uint8 images with to_float_images"
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name} must have {channels} colour channels, got shape {tuple(x.shape)}")
+    return x
+
+
+def _range(bounds: tuple[float, float], name: str, low: float, high: float | None) -> None:
+    """``bounds = (lo, hi)`` with ``low < lo <= hi`` (and ``hi <= high`` if given)."""
+    if len(bounds) != 2:
+        raise ValueError(f"{name} must be a pair (lo, hi), got {bounds!r}")
+    lo = checks.finite_number(bounds[0], f"{name}[0]", low=low, high=high, low_open=True)
+    hi = checks.finite_number(bounds[1], f"{name}[1]", low=low, high=high, low_open=True)
+    if lo > hi:
+        raise ValueError(f"{name} must be (lo, hi) with lo <= hi, got {bounds!r}")
+
+
 def _uniform(
     n: int, low: float, high: float, generator: torch.Generator | None, device: torch.device
 ) -> torch.Tensor:
@@ -98,8 +121,11 @@ def random_resized_crop(
     ``[B, C, H, W]``; returns ``[B, C, size, size]`` (``size`` defaults to ``H``).
     Introduced in chapter 4 (contrastive learning).
     """
-    b, c, h, _ = x.shape
-    size = size or h
+    b, c, h, _ = _images(x).shape
+    size = h if size is None else checks.positive_int(size, "size")
+    _range(scale, "scale", 0.0, 1.0)
+    _range(ratio, "ratio", 0.0, None)
+    checks.finite_number(flip_p, "flip_p", 0.0, 1.0)
     dev = x.device
     area = _uniform(b, scale[0], scale[1], generator, dev)
     log_r = _uniform(b, math.log(ratio[0]), math.log(ratio[1]), generator, dev)
@@ -124,7 +150,8 @@ def random_flip(
 
     Introduced in chapter 4 (contrastive learning).
     """
-    flip = _coin(x.shape[0], p, generator, x.device).view(-1, 1, 1, 1)
+    checks.finite_number(p, "p", 0.0, 1.0)
+    flip = _coin(_images(x).shape[0], p, generator, x.device).view(-1, 1, 1, 1)
     return torch.where(flip, x.flip(-1), x)
 
 
@@ -133,7 +160,7 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
 
     Introduced in chapter 4 (contrastive learning).
     """
-    w = x.new_tensor(_LUMA).view(1, 3, 1, 1)
+    w = _images(x, channels=3).new_tensor(_LUMA).view(1, 3, 1, 1)
     return (x * w).sum(dim=1, keepdim=True)
 
 
@@ -144,7 +171,8 @@ def random_grayscale(
 
     Introduced in chapter 4 (contrastive learning).
     """
-    gray = _coin(x.shape[0], p, generator, x.device).view(-1, 1, 1, 1)
+    checks.finite_number(p, "p", 0.0, 1.0)
+    gray = _coin(_images(x, channels=3).shape[0], p, generator, x.device).view(-1, 1, 1, 1)
     return torch.where(gray, grayscale(x).expand_as(x), x)
 
 
@@ -192,7 +220,15 @@ def color_jitter(
     An image that is not jittered is returned unchanged. ``x``: float ``[B, 3, H, W]`` in
     [0, 1]. Introduced in chapter 4 (contrastive learning).
     """
-    b, dev = x.shape[0], x.device
+    b, dev = _images(x, channels=3).shape[0], x.device
+    for name, value in (
+        ("brightness", brightness),
+        ("contrast", contrast),
+        ("saturation", saturation),
+    ):
+        checks.finite_number(value, name, low=0.0)
+    checks.finite_number(hue, "hue", 0.0, 0.5)
+    checks.finite_number(p, "p", 0.0, 1.0)
     on = _coin(b, p, generator, dev)
 
     def factor(v: float) -> torch.Tensor:
@@ -234,6 +270,17 @@ class AugmentConfig:
     gray_p: float = 0.2
     size: int | None = None
 
+    def __post_init__(self) -> None:
+        _range(self.crop_scale, "crop_scale", 0.0, 1.0)
+        _range(self.crop_ratio, "crop_ratio", 0.0, None)
+        for name in ("flip_p", "jitter_p", "gray_p"):
+            checks.finite_number(getattr(self, name), name, 0.0, 1.0)
+        for name in ("brightness", "contrast", "saturation"):
+            checks.finite_number(getattr(self, name), name, low=0.0)
+        checks.finite_number(self.hue, "hue", 0.0, 0.5)
+        if self.size is not None:
+            checks.positive_int(self.size, "size")
+
 
 def augment(
     x: np.ndarray | torch.Tensor,
@@ -268,9 +315,12 @@ def image_grid(images: torch.Tensor | np.ndarray, nrow: int, pad: int = 2) -> np
     ``images``: float ``[B, C, H, W]`` in [0, 1] or uint8 ``[B, H, W, C]``; ``nrow`` images
     per row, white padding between them. Introduced in chapter 4 (contrastive learning).
     """
+    ncol = checks.positive_int(nrow, "nrow")
+    pad = checks.positive_int(pad, "pad", minimum=0)
     t = to_float_images(images).detach().cpu()
     b, c, h, w = t.shape
-    ncol = nrow
+    if b == 0:
+        raise ValueError("images is empty: there is nothing to tile")
     nrows = math.ceil(b / ncol)
     grid = torch.ones(c, nrows * (h + pad) + pad, ncol * (w + pad) + pad)
     for i in range(b):
@@ -308,6 +358,18 @@ class ResNetConfig:
         self.mean, self.std = tuple(self.mean), tuple(self.std)
         if len(self.widths) != len(self.blocks) or not self.widths:
             raise ValueError("widths and blocks need one entry per stage")
+        for i, (width, n) in enumerate(zip(self.widths, self.blocks, strict=True)):
+            checks.positive_int(width, f"widths[{i}]")
+            checks.positive_int(n, f"blocks[{i}]")
+        checks.positive_int(self.stem_channels, "stem_channels")
+        checks.positive_int(self.in_channels, "in_channels")
+        if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
+            raise ValueError(
+                f"mean and std need one entry per input channel ({self.in_channels}), got "
+                f"{len(self.mean)} and {len(self.std)}"
+            )
+        for i, sd in enumerate(self.std):
+            checks.finite_number(sd, f"std[{i}]", low=0.0, low_open=True)
         if self.stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {self.stem_stride}")
 
@@ -426,7 +488,7 @@ class Classifier(nn.Module):
     def __init__(self, encoder: ResNet, num_classes: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.fc = nn.Linear(encoder.dim, num_classes)
+        self.fc = nn.Linear(encoder.dim, checks.positive_int(num_classes, "num_classes"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, 3, H, W] -> [B, classes]
         return self.fc(self.encoder(x))
@@ -446,6 +508,7 @@ def features(
     eval mode (batch norm uses its running statistics) and restored to its previous mode after.
     Introduced in chapter 4 (contrastive learning).
     """
+    batch_size = checks.positive_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else next(encoder.parameters()).device
     was_training = encoder.training
     encoder.eval()
