@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ptlib import checks
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
 
@@ -36,9 +38,18 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
-def _check_truths(ground_truths: Sequence[str]) -> None:
+def _check_answers(prediction: str, ground_truths: Sequence[str]) -> None:
+    if not isinstance(prediction, str):
+        raise TypeError(
+            f"prediction must be a string (the predicted answer; '' for none), got "
+            f"{prediction!r} ({type(prediction).__name__})"
+        )
     if isinstance(ground_truths, str) or len(ground_truths) == 0:
-        raise ValueError("ground_truths must be a non-empty list of reference answers")
+        raise ValueError(
+            "ground_truths must be a non-empty list of reference answers (wrap a single answer "
+            "in a list)"
+        )
+    checks.texts(ground_truths, "ground_truths")
 
 
 def exact_match(prediction: str, ground_truths: Sequence[str]) -> float:
@@ -46,7 +57,7 @@ def exact_match(prediction: str, ground_truths: Sequence[str]) -> float:
 
     Introduced in chapter 6 (NLP applications).
     """
-    _check_truths(ground_truths)
+    _check_answers(prediction, ground_truths)
     pred = normalize_answer(prediction)
     return float(any(pred == normalize_answer(t) for t in ground_truths))
 
@@ -69,7 +80,7 @@ def f1_score(prediction: str, ground_truths: Sequence[str]) -> float:
 
     Introduced in chapter 6 (NLP applications).
     """
-    _check_truths(ground_truths)
+    _check_answers(prediction, ground_truths)
     return max(_token_f1(prediction, t) for t in ground_truths)
 
 
@@ -87,6 +98,7 @@ def squad_scores(
         raise ValueError(
             f"predictions and references differ in length: {len(predictions)} vs {len(references)}"
         )
+    checks.texts(predictions, "predictions")
     em = [exact_match(p, r) for p, r in zip(predictions, references, strict=True)]
     f1 = [f1_score(p, r) for p, r in zip(predictions, references, strict=True)]
     return {"exact_match": 100.0 * float(np.mean(em)), "f1": 100.0 * float(np.mean(f1))}
@@ -134,8 +146,10 @@ def best_span(
         raise ValueError(f"offsets has {len(offsets)} entries for {len(start_logits)} tokens")
     if np.isnan(start_logits).any() or np.isnan(end_logits).any():
         raise ValueError("start_logits and end_logits must not contain NaN")
-    if config.max_answer_tokens < 1 or config.top_k < 1:
-        raise ValueError("max_answer_tokens and top_k must be at least 1")
+    checks.positive_int(config.max_answer_tokens, "config.max_answer_tokens")
+    checks.positive_int(config.top_k, "config.top_k")
+    if np.isposinf(start_logits).any() or np.isposinf(end_logits).any():
+        raise ValueError("start_logits and end_logits must not contain +inf (a diverged model?)")
     valid = np.array([o is not None for o in offsets])
     if not valid.any():
         return None
@@ -163,7 +177,9 @@ def answer_token_span(
 
     Introduced in chapter 6 (NLP applications).
     """
-    if char_start < 0 or char_end <= char_start:
+    checks.positive_int(char_start, "char_start", minimum=0)
+    checks.positive_int(char_end, "char_end", minimum=0)
+    if char_end <= char_start:
         raise ValueError(f"need 0 <= char_start < char_end, got {char_start}, {char_end}")
     inside = [i for i, o in enumerate(offsets) if o is not None]
     if not inside or offsets[inside[0]][0] > char_start or offsets[inside[-1]][1] < char_end:
