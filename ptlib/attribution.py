@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ptlib import checks
+
 
 def integrated_gradients(
     score_fn: Callable[[torch.Tensor], torch.Tensor],
@@ -34,16 +36,13 @@ def integrated_gradients(
     is how to check the approximation. ``baseline`` defaults to zeros.
     Introduced in chapter 10 (challenges: interpretability).
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if inputs.numel() == 0:
-        raise ValueError("inputs is empty")
-    x = inputs.detach()
-    if not torch.isfinite(x).all():
-        raise ValueError("inputs contains NaN or infinite values")
+    steps = checks.positive_int(steps, "steps")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    x = checks.finite_tensor(inputs, "inputs").detach()
+    if not x.is_floating_point():
+        raise TypeError(f"inputs must be a float tensor (e.g. embeddings), got {x.dtype}")
     base = torch.zeros_like(x) if baseline is None else baseline.detach().to(x)
+    checks.finite_tensor(base, "baseline")
     if base.shape != x.shape:
         raise ValueError(f"baseline shape {tuple(base.shape)} != inputs shape {tuple(x.shape)}")
     alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
@@ -55,6 +54,7 @@ def integrated_gradients(
         if scores.shape != (path.shape[0],):
             raise ValueError(f"score_fn must return shape ({path.shape[0]},), got {scores.shape}")
         (grad,) = torch.autograd.grad(scores.sum(), path)
+        checks.finite_tensor(grad, "the gradient of score_fn")
         total += grad.sum(dim=0)
     return (x - base) * total / steps
 
@@ -78,8 +78,7 @@ def deletion_curve(
         raise ValueError("order is empty")
     if sorted(order.tolist()) != list(range(n)):
         raise ValueError("order must be a permutation of 0..n-1")
-    if n_points < 2:
-        raise ValueError(f"n_points must be at least 2, got {n_points}")
+    n_points = checks.positive_int(n_points, "n_points", minimum=2)
     fractions = np.linspace(0.0, 1.0, n_points)
     keep = np.ones((n_points, n), dtype=bool)
     for i, f in enumerate(fractions):
@@ -87,6 +86,7 @@ def deletion_curve(
     scores = np.asarray(score_fn(keep), dtype=float)
     if scores.shape != (n_points,):
         raise ValueError(f"score_fn must return shape ({n_points},), got {scores.shape}")
+    checks.finite_array(scores, "the scores score_fn returned")
     return fractions, scores
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ptlib import checks
+
 
 def _inputs(
     y_true: Sequence[int] | np.ndarray, p: Sequence[float] | np.ndarray, n_bins: int
@@ -28,8 +30,7 @@ def _inputs(
         raise ValueError("y_true must hold only 0 and 1")
     if np.isnan(q).any() or (q < 0).any() or (q > 1).any():
         raise ValueError("p must be probabilities in [0, 1], without NaN")
-    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    checks.positive_int(n_bins, "n_bins")
     return y, q
 
 

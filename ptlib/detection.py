@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ptlib import checks
+
 
 def _boxes(x: torch.Tensor | np.ndarray | Sequence, name: str) -> torch.Tensor:
     """``x`` as a float64 tensor ``[N, 4]``, checked: finite, ``xmax >= xmin``, ``ymax >= ymin``."""
@@ -75,8 +77,7 @@ def nms(
         raise ValueError(f"scores has {len(s)} entries for {len(b)} boxes")
     if not torch.isfinite(s).all():
         raise ValueError("scores contains NaN or infinite values")
-    if not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+    checks.finite_number(iou_threshold, "iou_threshold", 0.0, 1.0)
     order = torch.as_tensor(np.argsort(-s.numpy(), kind="stable"), dtype=torch.long)
     iou = box_iou(b, b)
     suppressed = torch.zeros(len(b), dtype=torch.bool)
@@ -120,6 +121,7 @@ def average_precision(
     VOC 2010 "all points"). With one class, mAP@0.5 is this AP.
     Introduced in chapter 7 (vision applications).
     """
+    checks.finite_number(iou_threshold, "iou_threshold", 0.0, 1.0)
     if len(predictions) != len(ground_truth):
         raise ValueError(
             f"predictions has {len(predictions)} images, ground_truth {len(ground_truth)}"
@@ -129,8 +131,11 @@ def average_precision(
     if n_gt == 0:
         raise ValueError("ground_truth holds no box: AP is undefined")
     entries = []  # (score, image, box)
-    for i, (boxes, scores) in enumerate(predictions):
-        b = _boxes(boxes, "predicted boxes")
+    for i, prediction in enumerate(predictions):
+        if len(prediction) != 2:
+            raise ValueError(f"predictions[{i}] must be a pair (boxes [K, 4], scores [K])")
+        boxes, scores = prediction
+        b = _boxes(boxes, f"predictions[{i}] boxes")
         s = torch.as_tensor(scores).double().reshape(-1)
         if len(s) != len(b) or not torch.isfinite(s).all():
             raise ValueError(f"image {i}: scores must be finite, one per predicted box")

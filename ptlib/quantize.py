@@ -17,15 +17,10 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ptlib import checks
+
 #: The largest magnitude of a symmetric int8 code (-127..127; -128 is not used).
 QMAX = 127
-
-
-def _check_finite(x: torch.Tensor, name: str) -> None:
-    if x.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
 
 
 def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,7 +32,7 @@ def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     """
     if weight.dim() != 2:
         raise ValueError(f"weight must be 2-D (out x in), got shape {tuple(weight.shape)}")
-    _check_finite(weight, "weight")
+    checks.finite_tensor(weight, "weight")
     w = weight.detach().float()
     amax = w.abs().amax(dim=1)
     scales = torch.where(amax > 0, amax / QMAX, torch.ones_like(amax))
@@ -51,6 +46,10 @@ def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     The dynamic half of dynamic quantisation: computed for every input as it arrives.
     Returns ``(codes, scales)`` with ``scales`` of shape (rows, 1). Introduced in chapter 10.
     """
+    if x.dim() != 2 or x.numel() == 0:
+        raise ValueError(
+            f"x must be a non-empty 2-D (rows x features) tensor, got {tuple(x.shape)}"
+        )
     amax = x.abs().amax(dim=1, keepdim=True)
     scales = torch.where(amax > 0, amax / QMAX, torch.ones_like(amax))
     # |x| / scale <= 127 by construction, so rounding needs no clamp (fewer passes over x)
@@ -68,6 +67,8 @@ class Int8Linear(nn.Module):
 
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
+        if not isinstance(linear, nn.Linear):
+            raise TypeError(f"linear must be an nn.Linear, got {type(linear).__name__}")
         codes, scales = quantize_per_channel(linear.weight)
         self.in_features = linear.in_features
         self.out_features = linear.out_features
@@ -99,7 +100,15 @@ def quantize_linear_layers(model: nn.Module, skip: Iterable[str] = ()) -> int:
     ``skip`` names modules to keep in float (e.g. a small classification head). Returns the
     number of layers replaced; raises ``ValueError`` if there is none. Introduced in chapter 10.
     """
+    if isinstance(skip, str):
+        raise TypeError("skip must be a list of module names, not one string: wrap it in a list")
     skip = set(skip)
+    unknown = skip - {name for name, _ in model.named_modules()}
+    if unknown:
+        raise ValueError(
+            f"skip names no module of the model: {sorted(unknown)}; see the names in "
+            "[n for n, _ in model.named_modules()]"
+        )
     targets = [
         (name, module)
         for name, module in model.named_modules()

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ptlib import checks
+
 
 def _check_k(k: int) -> None:
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    checks.positive_int(k, "k")
 
 
 def leave_last_out(
@@ -70,7 +71,10 @@ def target_ranks(
         )
     if torch.isnan(s).any():
         raise ValueError("scores contain NaN")
-    t = torch.as_tensor(np.asarray(targets, dtype=np.int64))
+    t_in = np.asarray(targets)
+    if t_in.dtype.kind not in "iu":
+        raise ValueError(f"targets must be integer column indices, got dtype {t_in.dtype}")
+    t = torch.as_tensor(t_in.astype(np.int64))
     if t.shape != (s.shape[0],):
         raise ValueError(
             f"targets needs one item per row of scores ({s.shape[0]}), got {tuple(t.shape)}"
@@ -129,6 +133,8 @@ def ranking_report(
     Introduced in chapter 8 (pre-training in other fields).
     """
     r = _ranks(ranks)
+    if isinstance(ks, int) or len(ks) == 0:
+        raise ValueError(f"ks must be a non-empty sequence of cut-offs, e.g. (10,), got {ks!r}")
     out: dict[str, float] = {}
     for k in ks:
         out[f"hr@{k}"] = hit_rate_at_k(r, k)

@@ -17,6 +17,8 @@ import numpy as np
 from scipy import optimize
 from torch import nn
 
+from ptlib import checks
+
 
 @dataclass(frozen=True)
 class PowerLawFit:
@@ -118,9 +120,8 @@ def training_flops(parameters: float, tokens: float) -> float:
     2020, section 2.1); attention over the context adds a little more, ignored here.
     Introduced in chapter 10 (trends: bigger models).
     """
-    for name, value in (("parameters", parameters), ("tokens", tokens)):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite non-negative number, got {value}")
+    parameters = checks.finite_number(parameters, "parameters", low=0.0)
+    tokens = checks.finite_number(tokens, "tokens", low=0.0)
     return 6.0 * float(parameters) * float(tokens)
 
 
@@ -129,10 +130,9 @@ def flops_utilisation(flops: float, seconds: float, peak_flops_per_second: float
 
     Introduced in chapter 10 (trends: bigger models).
     """
-    if not np.isfinite(flops) or flops < 0:
-        raise ValueError(f"flops must be a finite non-negative number, got {flops}")
-    if not np.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"seconds must be positive, got {seconds}")
-    if not np.isfinite(peak_flops_per_second) or peak_flops_per_second <= 0:
-        raise ValueError(f"peak_flops_per_second must be positive, got {peak_flops_per_second}")
+    flops = checks.finite_number(flops, "flops", low=0.0)
+    seconds = checks.finite_number(seconds, "seconds", low=0.0, low_open=True)
+    peak_flops_per_second = checks.finite_number(
+        peak_flops_per_second, "peak_flops_per_second", low=0.0, low_open=True
+    )
     return float(flops) / float(seconds) / float(peak_flops_per_second)

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ptlib import checks
+
 
 def _masks(
     pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor
@@ -61,6 +63,8 @@ def tile_starts(length: int, tile: int, stride: int) -> list[int]:
     The last tile is moved back so that it ends exactly at ``length``. Needs
     ``length >= tile >= stride > 0``. Introduced in chapter 7 (vision applications).
     """
+    for name, value in (("length", length), ("tile", tile), ("stride", stride)):
+        checks.positive_int(value, name)
     if not (length >= tile >= stride > 0):
         raise ValueError(f"need length >= tile >= stride > 0, got {length}, {tile}, {stride}")
     starts = list(range(0, length - tile + 1, stride))
@@ -88,9 +92,13 @@ def predict_tiled(
     """
     if image.ndim != 3:
         raise ValueError(f"image must be [C, H, W], got shape {tuple(image.shape)}")
-    if margin < 0 or batch_size < 1:
-        raise ValueError("margin must be >= 0 and batch_size >= 1")
+    margin = checks.positive_int(margin, "margin", minimum=0)
+    batch_size = checks.positive_int(batch_size, "batch_size")
     _, h, w = image.shape
+    if margin >= min(h, w):
+        raise ValueError(
+            f"margin ({margin}) must be smaller than the image ({h} x {w}) to mirror it there"
+        )
     padded = F.pad(image[None], (margin,) * 4, mode="reflect")[0] if margin else image
     corners = [(y, x) for y in tile_starts(h, tile, stride) for x in tile_starts(w, tile, stride)]
     total = count = None
@@ -98,7 +106,13 @@ def predict_tiled(
     for start in range(0, len(corners), batch_size):
         part = corners[start : start + batch_size]
         tiles = torch.stack([padded[:, y : y + side, x : x + side] for y, x in part])
-        out = predict(tiles)[:, :, margin : margin + tile, margin : margin + tile].float()
+        out = predict(tiles)
+        if out.ndim != 4 or out.shape[0] != len(part) or out.shape[2:] != tiles.shape[2:]:
+            raise ValueError(
+                f"predict must map tiles {tuple(tiles.shape)} to [B, K, {side}, {side}], "
+                f"got {tuple(out.shape)}"
+            )
+        out = out[:, :, margin : margin + tile, margin : margin + tile].float()
         if total is None:
             total = torch.zeros(out.shape[1], h, w)
             count = torch.zeros(1, h, w)
