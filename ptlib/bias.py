@@ -732,7 +732,7 @@ def demographic_parity_difference(y_pred: Sequence[int], groups: Sequence[object
     values = np.unique(g)
     if len(values) == 1:
         warnings.warn(
-            f"groups holds one group only ({values[0]!r}): there is no other group to compare "
+            f"groups holds one group only ({values.tolist()[0]!r}): there is no other group to compare "
             "with, so the difference is 0",
             UserWarning,
             stacklevel=2,

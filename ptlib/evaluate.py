@@ -76,12 +76,12 @@ def classification_metrics(
     labels = None
     if num_labels is not None:
         labels = list(range(checks.positive_int(num_labels, "num_labels")))
-        outside = ~np.isin(y_true, labels) | ~np.isin(y_pred, labels)
-        if outside.any():
+        both = np.concatenate([y_true, y_pred])
+        outside = both[~np.isin(both, labels)].tolist()
+        if outside:
             raise ValueError(
                 f"with num_labels={num_labels} the labels must be 0 .. {num_labels - 1}, got "
-                f"{np.concatenate([y_true, y_pred])[np.tile(outside, 2)][0]!r}: pass class ids, "
-                "or the right num_labels"
+                f"{outside[0]!r}: pass class ids, or the right num_labels"
             )
     precision, recall, f1, _ = metrics.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, average="macro", zero_division=0
@@ -342,7 +342,7 @@ class LinearProbe:
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y holds one class only ({self.classes_[0]!r}): a classifier needs at least two"
+                f"y holds one class only ({self.classes_.tolist()[0]!r}): a classifier needs at least two"
             )
         d, k = x_np.shape[1], len(self.classes_)
         t = torch.from_numpy(x_np)

@@ -25,7 +25,22 @@ import numpy as np
 import pytest
 import torch
 
-from ptlib import checks
+from ptlib import (  # the statistics cases
+    attribution,
+    bias,
+    calibration,
+    checks,
+    detection,
+    evaluate,
+    objectives,
+    qa,
+    quantize,
+    ranking,
+    scaling,
+    segmentation,
+    text,
+    vision,
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,156 @@ TRAINING_CASES: list[Case] = []
 # statistics: objectives, evaluate, bias, text, vision and the chapter 6-10 modules
 # ---------------------------------------------------------------------------------------------
 
-STATISTICS_CASES: list[Case] = []
+def _expect(ok: bool) -> None:
+    assert ok, "unexpected result"
+
+
+# Inputs for the cases below: tiny sets of vectors, labels and models.
+_RNG = np.random.default_rng(17)
+_V = _RNG.normal(size=(4, 5))  # four 5-d vectors
+
+
+def _with_nan(v: np.ndarray) -> np.ndarray:
+    v = v.copy()
+    v[1, 2] = np.nan
+    return v
+
+
+def _fit_one_class(p: Path) -> Any:
+    return evaluate.LinearProbe().fit(_V, [1, 1, 1, 1])
+
+
+def _quantize_with_typo(p: Path) -> Any:
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    return quantize.quantize_linear_layers(net, skip=["head"])
+
+
+def _pack_short(p: Path) -> torch.Tensor:
+    return text.pack_sequences([[5, 6, 7]], seq_len=16, cls_id=2, sep_id=3)
+
+
+def _nan_scores(keep: np.ndarray) -> np.ndarray:
+    return np.full(len(keep), np.nan)
+
+
+STATISTICS_CASES: list[Case] = [
+    # bias: WEAT/SEAT
+    Case("bias/weat-nan-embedding", lambda p: bias.weat(_with_nan(_V), _V, _V, _V),
+         ValueError, r"x holds 1 NaN or infinite value"),
+    Case("bias/weat-negative-permutations", lambda p: bias.weat(_V[:2], _V[2:], _V, -_V, n_permutations=-5),
+         ValueError, r"n_permutations must be at least 1, got -5"),
+    Case("bias/weat-dimensions-differ", lambda p: bias.weat_effect_size(_V, _V, _V[:, :3], _V),
+         ValueError, r"the vectors must all have one dimension.*'a': 3"),
+    Case("bias/association-one-vector", lambda p: bias.association(_V[0], _V, _V),
+         ValueError, r"w must have 2 dimension\(s\), got shape \(5,\)"),
+    # bias: fairness
+    Case("bias/dp-nan-prediction", lambda p: bias.demographic_parity_difference([1, np.nan, 0, 1], ["a", "a", "b", "b"]),
+         ValueError, r"y_pred holds 1 NaN or infinite"),
+    Case("bias/dp-scores-not-labels", lambda p: bias.demographic_parity_difference([0.7, 0.2], ["a", "b"]),
+         ValueError, r"y_pred must hold binary predictions .* got 0\.7: threshold"),
+    Case("bias/dp-one-group", lambda p: bias.demographic_parity_difference([1, 0], ["a", "a"]),
+         warns=UserWarning, match=r"groups holds one group only \('a'\).*difference is 0",
+         check=lambda r, p: _expect(r == 0.0)),
+    Case("bias/eo-one-class", lambda p: bias.equalized_odds_difference([1, 1, 1, 1], [1, 0, 1, 1], ["a", "a", "b", "b"]),
+         ValueError, r"y_true holds one class only"),
+    Case("bias/group-rates-missing-group", lambda p: bias.group_rates([1, 0], [1, 0], ["a", None]),
+         ValueError, r"groups holds 1 missing value"),
+    Case("bias/reweighing-nan-label", lambda p: bias.reweighing_weights([1.0, np.nan], ["a", "b"]),
+         ValueError, r"y holds 1 missing label"),
+    # bias: benchmarks and uncertainty
+    Case("bias/bootstrap-zero-resamples", lambda p: bias.bootstrap_ci(np.mean, [1.0, 2.0], n_resamples=0),
+         ValueError, r"n_resamples must be at least 1, got 0"),
+    Case("bias/bootstrap-nan-statistic", lambda p: bias.bootstrap_ci(np.mean, [1.0, np.nan, 2.0], n_resamples=20),
+         ValueError, r"statistic returned nan on bootstrap resample"),
+    Case("bias/stereoset-nan-score", lambda p: bias.stereoset_metrics([0.1, np.nan], [0.2, 0.3], [0.0, 0.0]),
+         ValueError, r"stereotype holds 1 NaN"),
+    Case("bias/crows-metric-nan", lambda p: bias.crows_pairs_metric([np.nan, -1.0], [-2.0, -2.0]),
+         ValueError, r"score_more holds 1 NaN"),
+    Case("bias/icat-out-of-range", lambda p: bias.icat(90.0, 150.0),
+         ValueError, r"ss must be at most 100\.0, got 150\.0"),
+    Case("bias/masked-log-probs-position", lambda p: bias.masked_log_probs(None, [[2, 4, 3]], [5], [7]),
+         ValueError, r"positions\[0\] = 5 is outside rows\[0\] \(3 tokens\)"),
+    Case("bias/gender-swap-none", lambda p: bias.gender_swap(None),
+         TypeError, r"text must be a string, got None"),
+    Case("bias/cda-none-doc", lambda p: bias.counterfactual_augment(["he runs", None]),
+         TypeError, r"docs\[1\] is None"),
+    # objectives
+    Case("objectives/info-nce-nan-temperature", lambda p: objectives.info_nce(torch.eye(3), torch.eye(3), float("nan")),
+         ValueError, r"temperature must be a finite number, got nan"),
+    Case("objectives/nt-xent-empty-batch", lambda p: objectives.nt_xent(torch.zeros(0, 4), torch.zeros(0, 4)),
+         ValueError, r"z1 is empty"),
+    Case("objectives/nt-xent-nan-embedding", lambda p: objectives.nt_xent(torch.tensor([[np.nan, 1.0]]), torch.ones(1, 2)),
+         ValueError, r"z1 holds 1 NaN"),
+    Case("objectives/info-nce-positive-out-of-range", lambda p: objectives.info_nce(torch.eye(3), torch.eye(3), positives=torch.tensor([0, 1, 3])),
+         ValueError, r"positives must be key indices in \[0, 3\)"),
+    Case("objectives/mlm-loss-nothing-masked", lambda p: objectives.mlm_loss(torch.zeros(2, 3, 7), torch.full((2, 3), -100)),
+         ValueError, r"labels: no masked token .*mean loss would be NaN"),
+    Case("objectives/mlm-loss-label-outside-vocabulary", lambda p: objectives.mlm_loss(torch.zeros(1, 2, 7), torch.tensor([[3, 9]])),
+         ValueError, r"labels holds token id 9, outside the model's vocabulary of 7"),
+    Case("objectives/causal-lm-nothing-to-predict", lambda p: objectives.causal_lm_loss(torch.zeros(1, 3, 7), torch.tensor([[1, -100, -100]])),
+         ValueError, r"labels: every next token is -100, nothing to predict"),
+    Case("objectives/unigram-zero-smoothing", lambda p: objectives.unigram_baseline(np.array([3, 0, 1]), np.array([1, -100]), smoothing=0.0),
+         ValueError, r"never occurs in counts and smoothing is 0"),
+    # evaluate
+    Case("evaluate/accuracy-nan-prediction", lambda p: evaluate.accuracy([1.0, 0.0], [1.0, np.nan]),
+         ValueError, r"y_pred holds missing labels"),
+    Case("evaluate/metrics-label-outside-num-labels", lambda p: evaluate.classification_metrics([0, 1, 2], [0, 1, 1], num_labels=2),
+         ValueError, r"with num_labels=2 the labels must be 0 \.\. 1, got 2"),
+    Case("evaluate/sample-per-class-fractional-k", lambda p: evaluate.sample_per_class([0, 0, 1, 1], 1.5, seed=0),
+         TypeError, r"k must be a whole number"),
+    Case("evaluate/knn-nan-features", lambda p: evaluate.knn_predict(_with_nan(_V), [0, 1, 0, 1], _V, k=2),
+         ValueError, r"x_train holds 1 NaN"),
+    Case("evaluate/knn-zero-temperature", lambda p: evaluate.knn_predict(_V, [0, 1, 0, 1], _V, k=2, temperature=0.0),
+         ValueError, r"temperature must be greater than 0"),
+    Case("evaluate/probe-nan-C", lambda p: evaluate.LinearProbe(C=float("nan")),
+         ValueError, r"C must be a finite number"),
+    Case("evaluate/probe-one-class", _fit_one_class,
+         ValueError, r"y holds one class only"),
+    Case("evaluate/retrieval-relevant-out-of-range", lambda p: evaluate.retrieval_ranks(_V[:2], _V, [0, 4]),
+         ValueError, r"relevant must be rows of documents, in \[0, 4\)"),
+    Case("evaluate/recall-ks-not-a-list", lambda p: evaluate.recall_at_k(_V, _V, [0, 1, 2, 3], ks=5),
+         ValueError, r"ks must be a non-empty sequence"),
+    Case("evaluate/labels-to-reach-nan", lambda p: evaluate.labels_to_reach([10, 100], [0.5, np.nan], 0.8),
+         ValueError, r"accuracy holds 1 NaN"),
+    # text
+    Case("text/encode-corpus-none-text", lambda p: text.encode_corpus(["a film", None], None),
+         TypeError, r"texts\[1\] is None"),
+    Case("text/mask-tokens-nan-corruption", lambda p: text.mask_tokens(torch.ones(2, 4, dtype=torch.long), 4, 10, corruption=(float("nan"), 0.1)),
+         ValueError, r"corruption\[0\] \(mask_fraction\) must be a finite number"),
+    Case("text/masked-batches-zero-rows", lambda p: text.masked_batches(torch.ones(2, 4, dtype=torch.long), None, 0),
+         ValueError, r"rows_per_batch must be at least 1, got 0"),
+    Case("text/token-counts-id-outside-vocabulary", lambda p: text.token_counts(torch.tensor([[1, 12]]), 10),
+         ValueError, r"rows holds token ids outside 0 \.\. 9"),
+    Case("text/pack-too-short", _pack_short,
+         warns=UserWarning, match=r"fewer than one row of seq_len=16: no row is returned",
+         check=lambda r, p: _expect(tuple(r.shape) == (0, 16))),
+    # vision
+    Case("vision/jitter-probability", lambda p: vision.color_jitter(torch.rand(1, 3, 4, 4), p=1.5),
+         ValueError, r"p must be at most 1\.0, got 1\.5"),
+    Case("vision/augment-config-crop-scale", lambda p: vision.AugmentConfig(crop_scale=(0.5, 0.2)),
+         ValueError, r"crop_scale must be \(lo, hi\) with lo <= hi"),
+    Case("vision/image-grid-zero-columns", lambda p: vision.image_grid(torch.rand(2, 3, 4, 4), nrow=0),
+         ValueError, r"nrow must be at least 1, got 0"),
+    # chapters 6-10
+    Case("qa/exact-match-none-prediction", lambda p: qa.exact_match(None, ["Denver"]),
+         TypeError, r"prediction must be a string"),
+    Case("qa/squad-none-prediction", lambda p: qa.squad_scores(["Denver", None], [["Denver"], ["x"]]),
+         TypeError, r"predictions\[1\] is None"),
+    Case("detection/ap-iou-threshold", lambda p: detection.average_precision([([[0, 0, 1, 1]], [0.9])], [[[0, 0, 1, 1]]], iou_threshold=1.5),
+         ValueError, r"iou_threshold must be at most 1\.0"),
+    Case("segmentation/tile-starts-float", lambda p: segmentation.tile_starts(64, 32.0, 16),
+         TypeError, r"tile must be a whole number"),
+    Case("ranking/hit-rate-bool-k", lambda p: ranking.hit_rate_at_k([1, 3], True),
+         TypeError, r"k must be a whole number"),
+    Case("calibration/ece-fractional-bins", lambda p: calibration.expected_calibration_error([0, 1], [0.2, 0.9], n_bins=2.5),
+         TypeError, r"n_bins must be a whole number"),
+    Case("scaling/flops-string", lambda p: scaling.training_flops("1e6", 1000),
+         TypeError, r"parameters must be a number, got '1e6'"),
+    Case("attribution/deletion-nan-scores", lambda p: attribution.deletion_curve(_nan_scores, [1, 0, 2]),
+         ValueError, r"the scores score_fn returned holds 11 NaN"),
+    Case("quantize/skip-unknown-module", _quantize_with_typo,
+         ValueError, r"skip names no module of the model: \['head'\]"),
+]
 
 # fmt: on
 # ---------------------------------------------------------------------------------------------
