@@ -89,7 +89,7 @@ def weat_effect_size(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray)
     Like Cohen's d it lies in about [-2, 2]; positive means X is closer to A (and Y to B).
     Introduced in chapter 9 (bias evaluation).
     """
-    x, y, a, b = _vector_sets(x=x, y=y, a=a, b=b)
+    _vector_sets(x=x, y=y, a=a, b=b)  # checked here, so errors name x, y, a, b
     sx, sy = association(x, a, b), association(y, a, b)
     pooled = np.concatenate([sx, sy])
     std = pooled.std(ddof=1)
@@ -115,7 +115,7 @@ def weat_p_value(
     observed split itself, keeps the test valid and only makes p slightly larger.)
     Returns ``(p_value, exact)``. Introduced in chapter 9 (bias evaluation).
     """
-    x, y, a, b = _vector_sets(x=x, y=y, a=a, b=b)
+    _vector_sets(x=x, y=y, a=a, b=b)  # checked here, so errors name x, y, a, b
     n_permutations = checks.positive_int(n_permutations, "n_permutations")
     s = np.concatenate([association(x, a, b), association(y, a, b)])
     n, n_x = len(s), len(x)

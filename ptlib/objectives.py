@@ -94,6 +94,9 @@ def mlm_batch_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Te
 
     Introduced in chapter 3 (masked language modelling).
     """
+    missing = [k for k in ("input_ids", "labels") if k not in batch]
+    if missing:
+        raise ValueError(f"batch has no {missing}: make batches with ptlib.text.MLMBatches")
     logits, labels = mlm_logits(
         model, batch["input_ids"], batch["labels"], batch.get("attention_mask"), masked_only=True
     )
@@ -279,6 +282,8 @@ def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> float:
 
     Introduced in chapter 4 (contrastive learning).
     """
+    checks.finite_tensor(z1, "z1")
+    checks.finite_tensor(z2, "z2")
     if z1.shape != z2.shape or z1.ndim != 2:
         raise ValueError(f"z1 and z2 must both be [N, d], got {tuple(z1.shape)}, {tuple(z2.shape)}")
     n = z1.shape[0]
