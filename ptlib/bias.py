@@ -237,6 +237,9 @@ def masked_log_probs(
     for i, (row, pos) in enumerate(zip(rows, positions, strict=True)):
         if not 0 <= pos < len(row):
             raise ValueError(f"positions[{i}] = {pos} is outside rows[{i}] ({len(row)} tokens)")
+    vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
+    if vocab_size is not None and not all(0 <= t < vocab_size for t in targets):
+        raise ValueError(f"targets must be token ids in [0, {vocab_size}), the model's vocabulary")
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)

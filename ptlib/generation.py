@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ptlib import checks
+
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``[d]`` and covariance ``[d, d]`` (unbiased, float64) of features ``[N, d]``, N >= 2.
@@ -23,8 +25,7 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"features must be [N, d] with N >= 2, got shape {f.shape}")
-    if not np.isfinite(f).all():
-        raise ValueError("features contains NaN or infinite values")
+    checks.finite_array(f, "features")
     return f.mean(axis=0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1])
 
 
@@ -43,14 +44,14 @@ def frechet_distance_from_stats(
     eigenvalues, but of a symmetric matrix), so no complex square root is needed.
     Introduced in chapter 7 (vision applications).
     """
-    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
+    mu1, mu2 = checks.finite_array(mu1, "mu1", ndim=1), checks.finite_array(mu2, "mu2", ndim=1)
+    cov1, cov2 = checks.finite_array(cov1, "cov1"), checks.finite_array(cov2, "cov2")
     d = len(mu1)
     if mu2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
-        raise ValueError("mu1, mu2 must be [d] and cov1, cov2 [d, d] with the same d")
-    for name, a in (("mu1", mu1), ("mu2", mu2), ("cov1", cov1), ("cov2", cov2)):
-        if not np.isfinite(a).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
+        raise ValueError(
+            f"mu1, mu2 must be [d] and cov1, cov2 [d, d] with the same d, got {mu1.shape}, "
+            f"{mu2.shape}, {cov1.shape}, {cov2.shape}"
+        )
     root1 = _sqrt_psd(cov1)
     cross = np.linalg.eigvalsh(root1 @ cov2 @ root1)
     tr_sqrt = float(np.sqrt(np.clip(cross, 0, None)).sum())
@@ -63,4 +64,10 @@ def frechet_distance(features1: np.ndarray, features2: np.ndarray) -> float:
 
     Introduced in chapter 7 (vision applications).
     """
-    return frechet_distance_from_stats(*gaussian_stats(features1), *gaussian_stats(features2))
+    stats1, stats2 = gaussian_stats(features1), gaussian_stats(features2)
+    if len(stats1[0]) != len(stats2[0]):
+        raise ValueError(
+            f"features1 and features2 must have the same d (one feature space), got "
+            f"{len(stats1[0])} and {len(stats2[0])}"
+        )
+    return frechet_distance_from_stats(*stats1, *stats2)

@@ -72,8 +72,8 @@ def target_ranks(
     if torch.isnan(s).any():
         raise ValueError("scores contain NaN")
     t_in = np.asarray(targets)
-    if t_in.dtype.kind not in "iu":
-        raise ValueError(f"targets must be integer column indices, got dtype {t_in.dtype}")
+    if t_in.dtype.kind not in "iuf" or (t_in.dtype.kind == "f" and np.any(t_in != np.round(t_in))):
+        raise ValueError(f"targets must be whole-number column indices, got {t_in[:3].tolist()}")
     t = torch.as_tensor(t_in.astype(np.int64))
     if t.shape != (s.shape[0],):
         raise ValueError(
