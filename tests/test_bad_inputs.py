@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -32,6 +33,7 @@ from ptlib import (  # the statistics cases
     checks,
     detection,
     evaluate,
+    generation,
     objectives,
     qa,
     quantize,
@@ -141,6 +143,15 @@ def _nan_scores(keep: np.ndarray) -> np.ndarray:
     return np.full(len(keep), np.nan)
 
 
+def _never_called() -> Any:
+    raise AssertionError("a model was trained before the bad budget was found")
+
+
+def _budget_zero(p: Path) -> Any:
+    y = np.array([0, 1] * 4)
+    return evaluate.label_efficiency(_V.repeat(2, 0), y, _V, y[:4], [1, 0], [0], _never_called)
+
+
 STATISTICS_CASES: list[Case] = [
     # bias: WEAT/SEAT
     Case("bias/weat-nan-embedding", lambda p: bias.weat(_with_nan(_V), _V, _V, _V),
@@ -178,6 +189,8 @@ STATISTICS_CASES: list[Case] = [
          ValueError, r"ss must be at most 100\.0, got 150\.0"),
     Case("bias/masked-log-probs-position", lambda p: bias.masked_log_probs(None, [[2, 4, 3]], [5], [7]),
          ValueError, r"positions\[0\] = 5 is outside rows\[0\] \(3 tokens\)"),
+    Case("bias/stereoset-scores-no-context", lambda p: bias.stereoset_scores(None, None, pd.DataFrame({"sentence": ["x"]})),
+         ValueError, r"examples has no column\(s\) \['context', 'stereotype'.*load_stereoset"),
     Case("bias/gender-swap-none", lambda p: bias.gender_swap(None),
          TypeError, r"text must be a string, got None"),
     Case("bias/cda-none-doc", lambda p: bias.counterfactual_augment(["he runs", None]),
@@ -218,6 +231,8 @@ STATISTICS_CASES: list[Case] = [
          ValueError, r"relevant must be rows of documents, in \[0, 4\)"),
     Case("evaluate/recall-ks-not-a-list", lambda p: evaluate.recall_at_k(_V, _V, [0, 1, 2, 3], ks=5),
          ValueError, r"ks must be a non-empty sequence"),
+    Case("evaluate/label-efficiency-zero-budget", _budget_zero,
+         ValueError, r"each budget \(labels per class, or None for all\) must be at least 1, got 0"),
     Case("evaluate/labels-to-reach-nan", lambda p: evaluate.labels_to_reach([10, 100], [0.5, np.nan], 0.8),
          ValueError, r"accuracy holds 1 NaN"),
     # text
@@ -237,6 +252,8 @@ STATISTICS_CASES: list[Case] = [
          ValueError, r"p must be at most 1\.0, got 1\.5"),
     Case("vision/augment-config-crop-scale", lambda p: vision.AugmentConfig(crop_scale=(0.5, 0.2)),
          ValueError, r"crop_scale must be \(lo, hi\) with lo <= hi"),
+    Case("vision/crop-uint8-images", lambda p: vision.random_resized_crop(torch.zeros(2, 8, 8, 3, dtype=torch.uint8)),
+         ValueError, r"x must be a float tensor of images \[B, C, H, W\].*to_float_images"),
     Case("vision/image-grid-zero-columns", lambda p: vision.image_grid(torch.rand(2, 3, 4, 4), nrow=0),
          ValueError, r"nrow must be at least 1, got 0"),
     # chapters 6-10
@@ -246,6 +263,10 @@ STATISTICS_CASES: list[Case] = [
          TypeError, r"predictions\[1\] is None"),
     Case("detection/ap-iou-threshold", lambda p: detection.average_precision([([[0, 0, 1, 1]], [0.9])], [[[0, 0, 1, 1]]], iou_threshold=1.5),
          ValueError, r"iou_threshold must be at most 1\.0"),
+    Case("generation/frechet-different-spaces", lambda p: generation.frechet_distance(_V, _V[:, :3]),
+         ValueError, r"features1 and features2 must have the same d .* got 5 and 3"),
+    Case("segmentation/margin-larger-than-image", lambda p: segmentation.predict_tiled(lambda t: t, torch.rand(1, 8, 8), 4, 4, margin=8),
+         ValueError, r"margin \(8\) must be smaller than the image \(8 x 8\)"),
     Case("segmentation/tile-starts-float", lambda p: segmentation.tile_starts(64, 32.0, 16),
          TypeError, r"tile must be a whole number"),
     Case("ranking/hit-rate-bool-k", lambda p: ranking.hit_rate_at_k([1, 3], True),

@@ -386,6 +386,22 @@ def test_group_rates_on_a_hand_made_case():
     assert bias.equalized_odds_difference(y, yp, g) == 0.5
 
 
+def test_fairness_metrics_accept_every_form_of_binary_labels():
+    """The checks of issue 17 take what the notebooks pass: ints, floats 0./1. (a threshold
+    optimizer's output), bools, pandas Series, integer groups; the numbers do not change."""
+    y, yp, g = [1, 1, 0, 0, 1, 0], [1, 0, 1, 0, 1, 1], ["a", "a", "a", "a", "b", "b"]
+    forms = (
+        np.array(yp, dtype=float),
+        np.array(yp, dtype=bool),
+        pd.Series(yp),
+        torch.tensor(yp),
+    )
+    for form in forms:
+        assert bias.demographic_parity_difference(form, g) == 0.5
+        assert bias.equalized_odds_difference(np.array(y, dtype=float), form, g) == 0.5
+    assert bias.demographic_parity_difference(yp, [0, 0, 0, 0, 1, 1]) == 0.5
+
+
 def test_fairness_differences_equal_fairlearn():
     fm = pytest.importorskip("fairlearn.metrics")
     y, yp, g = _fair_data()
