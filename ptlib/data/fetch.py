@@ -213,7 +213,9 @@ def _check_converted(spec: Dataset, tmp: Path, rel: str) -> None:
     except Exception as err:  # not UTF-8, not JSON, not an .npz
         found = f"an unreadable file ({type(err).__name__}: {err})"
     if found != want:
-        raise _refuse(spec, _urls(spec), f"{rel} should hold {want}, found {found}")
+        raise _refuse(
+            spec, _urls(spec), f"the converted {rel} should hold {want}, found {found} (cut short?)"
+        )
 
 
 def _fetch(spec: Dataset, folder: Path) -> None:
