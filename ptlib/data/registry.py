@@ -361,11 +361,11 @@ def _cache_root() -> Path:
         if path.exists():
             if not path.is_dir():
                 env = os.environ.get("PTLIB_CACHE_DIR")
-                where = f"PTLIB_CACHE_DIR={env}" if env else "the default cache folder"
+                where = f"PTLIB_CACHE_DIR={env}: " if env else "the default cache folder: "
                 raise DataError(
-                    f"ptlib cannot download datasets into {root}: {path} is a file, not a folder "
-                    f"({where}). Set PTLIB_CACHE_DIR to a folder (it is created if missing), or "
-                    "set PTLIB_DATA_DIR to a local copy of the course data."
+                    f"{where}{path} is a file, not a folder, so ptlib cannot download datasets "
+                    f"into {root}. Set PTLIB_CACHE_DIR to a folder (it is created if missing), "
+                    "or set PTLIB_DATA_DIR to a local copy of the course data."
                 )
             break
     return root
