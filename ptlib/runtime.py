@@ -95,16 +95,17 @@ def get_device(prefer: str | None = None) -> torch.device:
             f"({type(prefer).__name__})"
         )
     env = os.environ.get("PTLIB_DEVICE", "")
-    if prefer and prefer.lower() != "auto":
-        choice, source = prefer.lower(), f"prefer={prefer!r}"
-    elif env.strip():
+    from_env = not (prefer and prefer.lower() != "auto") and bool(env.strip())
+    if from_env:
         choice, source = env.strip().lower(), f"the environment variable PTLIB_DEVICE={env!r}"
+        fix = "unset PTLIB_DEVICE or set it to 'cpu'"
     else:
         choice, source = (prefer or "auto").lower(), f"prefer={prefer!r}"
+        fix = "run with DEVICE='cpu' or 'auto'"
     if choice not in _DEVICE_CHOICES:
         raise ValueError(
             f"unknown device in {source}: choose one of {accepted}"
-            + (" (or unset PTLIB_DEVICE)" if source.startswith("the env") else "")
+            + (" (or unset PTLIB_DEVICE)" if from_env else "")
         )
     if choice == "auto":
         if torch.cuda.is_available():
@@ -115,13 +116,12 @@ def get_device(prefer: str | None = None) -> torch.device:
     if choice == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
             f"device 'cuda' was requested ({source}) but no CUDA GPU is visible to PyTorch. "
-            "In Colab choose Runtime > Change runtime type > GPU; locally, run with DEVICE='cpu' "
-            "or 'auto'."
+            f"In Colab choose Runtime > Change runtime type > GPU; locally, {fix}."
         )
     if choice == "mps" and not _mps_available():
         raise RuntimeError(
             f"device 'mps' was requested ({source}) but this machine has no Apple-silicon GPU; "
-            "use 'cpu' or 'auto'."
+            f"{fix}."
         )
     return torch.device(choice)
 

@@ -71,7 +71,7 @@ def test_get_device_names_a_bad_ptlib_device(monkeypatch):
     assert runtime.get_device("cpu").type == "cpu"  # an explicit choice wins
     monkeypatch.setenv("PTLIB_DEVICE", "cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match="PTLIB_DEVICE='cuda'.*no CUDA GPU"):
+    with pytest.raises(RuntimeError, match="PTLIB_DEVICE='cuda'.*no CUDA GPU.*unset PTLIB_DEVICE"):
         runtime.get_device()
 
 
