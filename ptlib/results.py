@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -28,7 +27,6 @@ except ImportError:  # Windows: the lock file's existence is the lock
     fcntl = None  # type: ignore[assignment]
 
 _state: dict[str, Any] = {"stem": None, "t0": None, "finished": False}
-_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: Seconds a writer waits for another process's lock (the Windows fallback) before giving up.
 LOCK_TIMEOUT_S = 30.0
 
@@ -51,10 +49,18 @@ def results_dir() -> Path:
 def _check_stem(stem: Any) -> str:
     if not isinstance(stem, str):
         raise TypeError(f"stem must be a notebook name (str), got {stem!r} ({type(stem).__name__})")
-    if not _STEM.fullmatch(stem) or stem.endswith((".ipynb", ".json")):
+    bad = (
+        not stem.strip()
+        or stem != stem.strip()
+        or stem.startswith(".")
+        or any(c in stem for c in '/\\:"*?<>|')
+        or not stem.isprintable()
+        or stem.endswith((".ipynb", ".json"))
+    )
+    if bad:
         raise ValueError(
-            f"stem must be a notebook name without folder or suffix (letters, digits, _ . -), "
-            f"e.g. '01_background'; got {stem!r}"
+            "stem must be a notebook name without folder or suffix, such as '01_background' "
+            f"(no / \\ : or leading dot); got {stem!r}"
         )
     return stem
 
