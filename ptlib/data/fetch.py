@@ -659,7 +659,7 @@ def _convert_membrane(raw: Path, out: Path) -> None:
 
 @_converter("pneumoniamnist")
 def _convert_pneumoniamnist(raw: Path, out: Path) -> None:
-    with np.load(raw / "pneumoniamnist.npz") as z:  # md5-checked official MedMNIST file
+    with np.load(raw / "pneumoniamnist.npz") as z:  # md5-checked; allow_pickle=False: no pickles
         arrays = {k: z[k] for k in z.files}
     arrays["label_names"] = np.array(["normal", "pneumonia"])
     n = len(arrays["train_images"])

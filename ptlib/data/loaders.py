@@ -121,7 +121,7 @@ def load_images(name: str, split: str | None = None) -> ImageSet:
     """
     spec = _check(name, {"image_classification"})
     split = _required(spec, split)
-    with np.load(_path(name, spec.files[0])) as z:
+    with np.load(_path(name, spec.files[0])) as z:  # allow_pickle=False: arrays, no pickles
         if name == "cifar10":
             return ImageSet(
                 z[f"x_{split}"], z[f"y_{split}"].astype(np.int64), z["class_names"].tolist()
@@ -138,7 +138,7 @@ def load_segmentation(name: str, split: str | None = None) -> SegmentationSet:
     """
     spec = _check(name, {"segmentation"})
     _split(spec, split)
-    with np.load(_path(name, spec.files[0])) as z:
+    with np.load(_path(name, spec.files[0])) as z:  # allow_pickle=False: arrays, no pickles
         return SegmentationSet(z["x_train"], z["y_train"])
 
 
