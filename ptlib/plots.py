@@ -78,6 +78,15 @@ def new_figure(
     return fig, axes
 
 
+def _check_axes(ax: object) -> None:
+    if not isinstance(ax, Axes):
+        hint = " (new_figure with several axes returns an array: pass one, e.g. axes[0])"
+        raise TypeError(
+            f"ax must be one matplotlib Axes, got {type(ax).__name__}"
+            + (hint if isinstance(ax, np.ndarray) else "")
+        )
+
+
 def line_with_errorbars(
     ax: Axes,
     x: Sequence[float],
@@ -92,6 +101,7 @@ def line_with_errorbars(
     leave a gap in the line); ``std`` is not negative, and with ``logx`` every ``x`` is positive.
     Introduced in chapter 1 (background).
     """
+    _check_axes(ax)
     x, mean, std = (
         checks.finite_array(v, n, ndim=1) for v, n in ((x, "x"), (mean, "mean"), (std, "std"))
     )
@@ -125,6 +135,7 @@ def confusion_matrix(
     finite, non-negative counts; ``labels`` is a sequence of names (not one string).
     Introduced in chapter 1 (background).
     """
+    _check_axes(ax)
     if isinstance(labels, str | bytes):
         raise TypeError(f"labels must be a sequence of class names, not one string: got {labels!r}")
     labels = list(labels)

@@ -226,6 +226,8 @@ RUNTIME_DATA_CASES = [
          ValueError, r"cm holds 1 NaN"),
     Case("plots/confusion-labels-one-string", lambda p: _drawn(lambda ax: plots.confusion_matrix(ax, np.eye(2), "ab")),
          TypeError, r"labels must be a sequence of class names, not one string"),
+    Case("plots/line-on-an-array-of-axes", lambda p: _drawn(lambda axes: plots.line_with_errorbars(axes, [1], [0.5], [0.1], "m"), ncols=2),
+         TypeError, r"ax must be one matplotlib Axes, got ndarray .*pass one, e.g. axes\[0\]"),
     Case("plots/new_figure-zero-columns", lambda p: plots.new_figure(ncols=0),
          ValueError, r"ncols must be at least 1, got 0"),
     # data
