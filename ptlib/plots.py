@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ptlib import checks
+
 #: A colour-blind-safe palette (Okabe & Ito), in the order lines are drawn.
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -59,6 +61,11 @@ def new_figure(
 
     Introduced in chapter 1 (background).
     """
+    ncols, nrows = checks.positive_int(ncols, "ncols"), checks.positive_int(nrows, "nrows")
+    width = None if width is None else checks.finite_number(width, "width", low=0, low_open=True)
+    height = (
+        None if height is None else checks.finite_number(height, "height", low=0, low_open=True)
+    )
     use_style()
     w, h = STYLE["figure.figsize"]  # type: ignore[misc]
     fig, axes = plt.subplots(
@@ -71,6 +78,15 @@ def new_figure(
     return fig, axes
 
 
+def _check_axes(ax: object) -> None:
+    if not isinstance(ax, Axes):
+        hint = " (new_figure with several axes returns an array: pass one, e.g. axes[0])"
+        raise TypeError(
+            f"ax must be one matplotlib Axes, got {type(ax).__name__}"
+            + (hint if isinstance(ax, np.ndarray) else "")
+        )
+
+
 def line_with_errorbars(
     ax: Axes,
     x: Sequence[float],
@@ -81,12 +97,27 @@ def line_with_errorbars(
 ) -> None:
     """Draw ``mean`` against ``x`` with a ±``std`` band and markers, e.g. accuracy vs labels.
 
+    All three are one-dimensional, of one length, not empty and finite (a NaN would silently
+    leave a gap in the line); ``std`` is not negative, and with ``logx`` every ``x`` is positive.
     Introduced in chapter 1 (background).
     """
-    x, mean, std = (np.asarray(v, dtype=float) for v in (x, mean, std))
+    _check_axes(ax)
+    x, mean, std = (
+        checks.finite_array(v, n, ndim=1) for v, n in ((x, "x"), (mean, "mean"), (std, "std"))
+    )
     if not (x.shape == mean.shape == std.shape):
         raise ValueError(
             f"x, mean and std must have one shape, got {x.shape}, {mean.shape}, {std.shape}"
+        )
+    if (std < 0).any():
+        raise ValueError(
+            f"std holds {int((std < 0).sum())} negative value(s) (min {std.min()}): pass standard "
+            "deviations or interval half-widths, which are never negative"
+        )
+    if logx and (x <= 0).any():
+        raise ValueError(
+            f"x holds {int((x <= 0).sum())} value(s) <= 0 (min {x.min()}), which a log axis "
+            "cannot show: drop them or use logx=False"
         )
     (line,) = ax.plot(x, mean, marker="o", label=label)
     ax.errorbar(x, mean, yerr=std, fmt="none", ecolor=line.get_color(), capsize=3)
@@ -100,10 +131,21 @@ def confusion_matrix(
 ) -> None:
     """Draw a confusion matrix (rows: true class, columns: predicted class) with counts.
 
-    With ``normalize`` the colours show each row's fractions (recall per class).
+    With ``normalize`` the colours show each row's fractions (recall per class). ``cm`` holds
+    finite, non-negative counts; ``labels`` is a sequence of names (not one string).
     Introduced in chapter 1 (background).
     """
+    _check_axes(ax)
+    if isinstance(labels, str | bytes):
+        raise TypeError(f"labels must be a sequence of class names, not one string: got {labels!r}")
+    labels = list(labels)
+    checks.finite_array(cm, "cm", ndim=2)
     cm = np.asarray(cm)
+    if (cm < 0).any():
+        raise ValueError(
+            f"cm holds {int((cm < 0).sum())} negative count(s): pass counts, e.g. "
+            "sklearn.metrics.confusion_matrix(y_true, y_pred)"
+        )
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(labels):
         raise ValueError(
             f"cm must be square with one row per label, got {cm.shape} for {len(labels)} labels"

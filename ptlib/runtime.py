@@ -11,11 +11,14 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from numbers import Integral
 from types import TracebackType
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+from ptlib import checks
 
 _DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
@@ -23,10 +26,14 @@ _DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and every GPU) so a run can be repeated.
 
+    ``seed`` is a whole number from 0 to 2**64 - 1 (the range PyTorch accepts).
     Introduced in chapter 1 (background).
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = checks.positive_int(seed, "seed", minimum=0)
+    if seed >= 2**64:
+        raise ValueError(
+            f"seed must be below 2**64 (PyTorch's limit), got {seed}: use a smaller one"
+        )
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -53,8 +60,16 @@ def set_threads(threads: int | None = DEFAULT_THREADS) -> int:
     """
     if threads is None:
         return torch.get_num_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, Integral):
+        raise TypeError(
+            f"threads must be a whole number of CPU threads, or None to keep the libraries' "
+            f"defaults; got {threads!r} ({type(threads).__name__})"
+        )
+    if threads < 1:
+        raise ValueError(
+            f"threads must be at least 1 (or None to keep the libraries' defaults), got {threads}"
+        )
+    threads = int(threads)
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # NumPy's BLAS and scikit-learn's OpenMP pools, for the process
     return threads
@@ -69,13 +84,29 @@ def get_device(prefer: str | None = None) -> torch.device:
     """Return the device to compute on: ``cuda`` if present, else ``mps``, else ``cpu``.
 
     ``prefer`` (``"auto"``, ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` for auto) asks for one;
-    asking for a device that is not available raises a ``RuntimeError`` that says what to do.
-    The environment variable ``PTLIB_DEVICE`` overrides ``None``/``"auto"``.
-    Introduced in chapter 1 (background).
+    asking for a device that is not available raises a ``RuntimeError`` that says what to do
+    (there is no silent fallback to the CPU). The environment variable ``PTLIB_DEVICE`` (the same
+    values) overrides ``None``/``"auto"``. Introduced in chapter 1 (background).
     """
-    choice = (prefer or os.environ.get("PTLIB_DEVICE") or "auto").lower()
+    accepted = ", ".join(repr(c) for c in _DEVICE_CHOICES)
+    if prefer is not None and not isinstance(prefer, str):
+        raise TypeError(
+            f"prefer must be a device name ({accepted} or None), got {prefer!r} "
+            f"({type(prefer).__name__})"
+        )
+    env = os.environ.get("PTLIB_DEVICE", "")
+    from_env = not (prefer and prefer.lower() != "auto") and bool(env.strip())
+    if from_env:
+        choice, source = env.strip().lower(), f"the environment variable PTLIB_DEVICE={env!r}"
+        fix = "unset PTLIB_DEVICE or set it to 'cpu'"
+    else:
+        choice, source = (prefer or "auto").lower(), f"prefer={prefer!r}"
+        fix = "run with DEVICE='cpu' or 'auto'"
     if choice not in _DEVICE_CHOICES:
-        raise ValueError(f"unknown device {prefer!r}: choose one of {', '.join(_DEVICE_CHOICES)}")
+        raise ValueError(
+            f"unknown device in {source}: choose one of {accepted}"
+            + (" (or unset PTLIB_DEVICE)" if from_env else "")
+        )
     if choice == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -84,12 +115,33 @@ def get_device(prefer: str | None = None) -> torch.device:
         return torch.device("cpu")
     if choice == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            "device 'cuda' was requested but no CUDA GPU is visible to PyTorch. "
-            "In Colab choose Runtime > Change runtime type > GPU; locally, run with DEVICE='cpu'."
+            f"device 'cuda' was requested ({source}) but no CUDA GPU is visible to PyTorch. "
+            f"In Colab choose Runtime > Change runtime type > GPU; locally, {fix}."
         )
     if choice == "mps" and not _mps_available():
-        raise RuntimeError("device 'mps' was requested but this machine has no Apple-silicon GPU.")
+        raise RuntimeError(
+            f"device 'mps' was requested ({source}) but this machine has no Apple-silicon GPU; "
+            f"{fix}."
+        )
     return torch.device(choice)
+
+
+def _device(device: torch.device | str, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device``; a wrong name or type raises an error naming ``name``."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(
+            f"{name} must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r} "
+            f"({type(device).__name__})"
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{name}={device!r} is not a device PyTorch knows ({err}); use 'cpu', 'cuda', 'mps', "
+            "or ptlib.runtime.get_device()"
+        ) from None
 
 
 def bf16_supported(device: torch.device | str) -> bool:
@@ -99,7 +151,7 @@ def bf16_supported(device: torch.device | str) -> bool:
     where bf16 autocast is about 1.5-2x faster than fp32 for the course's models.
     Introduced in chapter 1 (background).
     """
-    device = torch.device(device)
+    device = _device(device)
     if device.type == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     if device.type == "cpu":
@@ -115,7 +167,7 @@ def autocast(device: torch.device | str, enabled: bool = True) -> contextlib.Abs
     Elsewhere (or with ``enabled=False``) it changes nothing, so the same code runs everywhere.
     Introduced in chapter 1 (background).
     """
-    device = torch.device(device)
+    device = _device(device)
     if enabled and bf16_supported(device):
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -183,8 +235,12 @@ def latency_ms(
     The first ``warmup`` texts are predicted once each beforehand (and not timed), so lazy
     initialisation does not count. Introduced in chapter 1 (background); chapter 5 reuses it.
     """
-    if not len(texts):
-        raise ValueError("texts must not be empty")
+    if not callable(predict):
+        raise TypeError(
+            f"predict must be a function that takes a list of texts, got {type(predict).__name__}"
+        )
+    texts = checks.texts(texts, "texts")
+    warmup = checks.positive_int(warmup, "warmup", minimum=0)
     for text in texts[:warmup]:
         predict([text])
     times = []

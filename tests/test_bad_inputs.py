@@ -14,9 +14,11 @@ The sections below follow ptlib's modules, bottom layer first.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,23 +28,28 @@ import pandas as pd
 import pytest
 import torch
 
-from ptlib import (  # the statistics cases
+from ptlib import (
     attribution,
     bias,
     calibration,
     checks,
+    data,
     detection,
     evaluate,
     generation,
     objectives,
+    plots,
     qa,
     quantize,
     ranking,
+    results,
+    runtime,
     scaling,
     segmentation,
     text,
     vision,
 )
+from ptlib.data import fetch
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,181 @@ CHECKS_CASES = [
 # runtime, results, storage, data
 # ---------------------------------------------------------------------------------------------
 
-RUNTIME_DATA_CASES: list[Case] = []
+
+
+@contextlib.contextmanager
+def _env(**values: str | None) -> Iterator[None]:
+    """Set (or, with None, unset) environment variables for the block."""
+    def put(pairs: dict[str, str | None]) -> None:
+        for k, v in pairs.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        put(values)
+        yield
+    finally:
+        put(old)
+
+
+def _env_call(values: dict[str, str | None], call: Callable[[], Any]) -> Any:
+    with _env(**values):
+        return call()
+
+
+def _no_cuda(call: Callable[[], Any]) -> Any:
+    """``call()`` as on a machine without CUDA (also on one that has it)."""
+    available, torch.cuda.is_available = torch.cuda.is_available, lambda: False
+    try:
+        with _env(PTLIB_DEVICE=None):
+            return call()
+    finally:
+        torch.cuda.is_available = available
+
+
+def _recording(p: Path, call: Callable[[], Any], stem: str | None = "nb") -> Any:
+    """``call()`` with results in ``p/results`` and, unless ``stem`` is None, ``stem`` started."""
+    saved = dict(results._state)
+    results._state.update(stem=None, t0=None, finished=False)
+    try:
+        with _env(PTLIB_RESULTS_DIR=str(p / "results")):
+            if stem is not None:
+                results.start(stem)
+            return call()
+    finally:
+        results._state.clear()
+        results._state.update(saved)
+
+
+def _drawn(call: Callable[[Any], Any], ncols: int = 1) -> Any:
+    """``call(ax)`` on a new figure, closed afterwards."""
+    fig, ax = plots.new_figure(ncols=ncols)
+    try:
+        return call(ax)
+    finally:
+        plots.plt.close(fig)
+
+
+def _downloading(p: Path, name: str, write: Callable[[str, Path], None], split: str | None = None) -> Any:
+    """``data.load(name, split)`` with no local copy, a cache in ``p``, and a fake network that
+    ``write(url, dest)``s each download."""
+    real, fetch._download = fetch._download, write
+    try:
+        with _env(PTLIB_DATA_DIR=None, PTLIB_CACHE_DIR=str(p / "cache")):
+            return data.load(name, split)
+    finally:
+        fetch._download = real
+
+
+def _login_page(url: str, dest: Path) -> None:
+    dest.write_text("<!DOCTYPE html>\n<html><body>Please log in</body></html>\n", encoding="utf-8")
+
+
+def _nothing(url: str, dest: Path) -> None:
+    dest.write_bytes(b"")
+
+
+def _short_sst2_sentence(url: str, dest: Path) -> None:  # the right format, too few rows
+    dest.write_text("".join(f"{i % 2} a phrase number {i} \n" for i in range(100)), encoding="utf-8")
+
+
+def _bad_download_record(p: Path) -> Any:
+    folder = p / "cache" / "data" / "german_credit"
+    folder.mkdir(parents=True)
+    _write(folder / ".ptlib-download.json", '{"files": {')
+    with _env(PTLIB_DATA_DIR=None, PTLIB_CACHE_DIR=str(p / "cache")):
+        return data.load("german_credit")
+
+
+def _started_twice(p: Path) -> Any:
+    results.start("a")
+    results.record("x", 1)
+    results.start("b")  # another notebook while "a" is still recording
+    return results.current(), results.load("a"), results.load("b")
+
+
+RUNTIME_DATA_CASES = [
+    # runtime
+    Case("runtime/get_device-PTLIB_DEVICE-gpu", lambda p: _env_call({"PTLIB_DEVICE": "gpu"}, runtime.get_device),
+         ValueError, r"PTLIB_DEVICE='gpu'.*choose one of 'auto', 'cuda', 'mps', 'cpu'"),
+    Case("runtime/get_device-cuda-without-gpu", lambda p: _no_cuda(lambda: runtime.get_device("cuda")),
+         RuntimeError, r"'cuda' was requested \(prefer='cuda'\) but no CUDA GPU.*DEVICE='cpu'"),
+    Case("runtime/get_device-not-a-name", lambda p: runtime.get_device(0),
+         TypeError, r"prefer must be a device name .*got 0 \(int\)"),
+    Case("runtime/set_threads-zero", lambda p: runtime.set_threads(0),
+         ValueError, r"threads must be at least 1 \(or None .*\), got 0"),
+    Case("runtime/set_threads-float", lambda p: runtime.set_threads(2.5),
+         TypeError, r"threads must be a whole number .*got 2.5"),
+    Case("runtime/seed_everything-string", lambda p: runtime.seed_everything("x"),
+         TypeError, r"seed must be a whole number \(int\), got 'x'"),
+    Case("runtime/seed_everything-negative", lambda p: runtime.seed_everything(-1),
+         ValueError, r"seed must be at least 0, got -1"),
+    Case("runtime/autocast-unknown-device", lambda p: runtime.autocast("gpu"),
+         ValueError, r"device='gpu' is not a device PyTorch knows.*use 'cpu', 'cuda'"),
+    Case("runtime/latency_ms-one-string", lambda p: runtime.latency_ms(len, "one text"),
+         TypeError, r"texts must be a sequence of strings, not one string"),
+    # results
+    Case("results/record-key-not-a-string", lambda p: _recording(p, lambda: results.record(1, 0.5)),
+         TypeError, r"key must be a string naming the number .*got 1 \(int\)"),
+    Case("results/record-key-empty", lambda p: _recording(p, lambda: results.record("", 0.5)),
+         ValueError, r"key must be a non-empty name"),
+    Case("results/record-nan-names-the-key", lambda p: _recording(p, lambda: results.record("acc", [0.5, np.nan])),
+         ValueError, r"non-finite number \(nan\) under key 'acc'\[1\]"),
+    Case("results/record-before-start", lambda p: _recording(p, lambda: results.record("acc", 0.5), stem=None),
+         RuntimeError, r"no notebook is recording: call ptlib.results.start"),
+    Case("results/load-corrupt-file", lambda p: _recording(p, lambda: (_write(p / "results" / "nb.json", '{"acc": 0.9'), results.load("nb"))),
+         ValueError, r"results file .*nb\.json is not valid JSON .*restore it"),
+    Case("results/start-stem-with-folder", lambda p: _recording(p, lambda: results.start("../01_background"), stem=None),
+         ValueError, r"stem must be a notebook name without folder or suffix"),
+    Case("results/start-twice-another-stem", lambda p: _recording(p, lambda: _started_twice(p), stem=None),
+         warns=UserWarning, match=r"results.start\('b'\) while 'a' is still recording",
+         check=lambda r, p: (r == ("b", {"x": 1}, {})) or pytest.fail(f"{r}")),
+    Case("results/PTLIB_RESULTS_DIR-is-a-file", lambda p: _env_call({"PTLIB_RESULTS_DIR": str(_write(p / "f", ""))}, lambda: results.start("nb")),
+         NotADirectoryError, r"PTLIB_RESULTS_DIR .*f is a file, not a folder"),
+    # plots
+    Case("plots/line-nan-mean", lambda p: _drawn(lambda ax: plots.line_with_errorbars(ax, [1, 2], [0.5, np.nan], [0.1, 0.1], "m")),
+         ValueError, r"mean holds 1 NaN or infinite value\(s\)"),
+    Case("plots/line-empty", lambda p: _drawn(lambda ax: plots.line_with_errorbars(ax, [], [], [], "m")),
+         ValueError, r"x is empty"),
+    Case("plots/line-negative-std", lambda p: _drawn(lambda ax: plots.line_with_errorbars(ax, [1, 2], [0.5, 0.6], [0.1, -0.1], "m")),
+         ValueError, r"std holds 1 negative value"),
+    Case("plots/line-logx-zero", lambda p: _drawn(lambda ax: plots.line_with_errorbars(ax, [0, 8], [0.5, 0.6], [0.1, 0.1], "m", logx=True)),
+         ValueError, r"x holds 1 value\(s\) <= 0 .*logx=False"),
+    Case("plots/confusion-nan", lambda p: _drawn(lambda ax: plots.confusion_matrix(ax, np.array([[1, np.nan], [0, 2]]), ["a", "b"])),
+         ValueError, r"cm holds 1 NaN"),
+    Case("plots/confusion-labels-one-string", lambda p: _drawn(lambda ax: plots.confusion_matrix(ax, np.eye(2), "ab")),
+         TypeError, r"labels must be a sequence of class names, not one string"),
+    Case("plots/line-on-an-array-of-axes", lambda p: _drawn(lambda axes: plots.line_with_errorbars(axes, [1], [0.5], [0.1], "m"), ncols=2),
+         TypeError, r"ax must be one matplotlib Axes, got ndarray .*pass one, e.g. axes\[0\]"),
+    Case("plots/new_figure-zero-columns", lambda p: plots.new_figure(ncols=0),
+         ValueError, r"ncols must be at least 1, got 0"),
+    # data
+    Case("data/unknown-name", lambda p: data.load("sst-2"),
+         data.DataError, r"Unknown dataset 'sst-2'\. Did you mean 'sst2'\?"),
+    Case("data/unknown-split", lambda p: data.load("sst2", "training"),
+         data.DataError, r"'sst2' has splits train, dev, test; got split='training'"),
+    Case("data/split-not-a-string", lambda p: data.load("adult", 0),
+         TypeError, r"split must be a split name \(str\) or None, got 0"),
+    Case("data/loader-of-another-task", lambda p: data.load_images("sst2", "train"),
+         data.DataError, r"'sst2' is a text_classification dataset; use load\('sst2'\)"),
+    Case("data/PTLIB_DATA_DIR-missing", lambda p: _env_call({"PTLIB_DATA_DIR": str(p / "nope")}, lambda: data.load("adult", "train")),
+         data.DataError, r"PTLIB_DATA_DIR=.*nope does not exist\. Set it to the folder of the course data"),
+    Case("data/PTLIB_DATA_DIR-is-a-file", lambda p: _env_call({"PTLIB_DATA_DIR": str(_write(p / "f", ""))}, lambda: data.load("adult", "train")),
+         data.DataError, r"PTLIB_DATA_DIR=.*f is a file, not a folder"),
+    Case("data/PTLIB_CACHE_DIR-is-a-file", lambda p: _env_call({"PTLIB_DATA_DIR": None, "PTLIB_CACHE_DIR": str(_write(p / "f", ""))}, lambda: data.load("adult", "train")),
+         data.DataError, r"PTLIB_CACHE_DIR=.*f is a file, not a folder.*Set PTLIB_CACHE_DIR to a folder"),
+    Case("data/download-is-an-html-page", lambda p: _downloading(p, "german_credit", _login_page),
+         data.DataError, r"Dataset 'german_credit': the download from https://archive\.ics\.uci\.edu/\S+/german\.data is refused: german\.data is an HTML page .*PTLIB_DATA_DIR"),
+    Case("data/download-is-empty", lambda p: _downloading(p, "german_credit", _nothing),
+         data.DataError, r"german_credit': the download from \S+german\.data is refused: german\.data is empty \(0 bytes\)"),
+    Case("data/download-is-truncated", lambda p: _downloading(p, "sst2_sentence", _short_sst2_sentence, "train"),
+         data.DataError, r"sst2_sentence': .* is refused: the converted dev\.tsv should hold 872 rows x 2 columns, found 100 rows x 2 columns"),
+    Case("data/download-record-corrupt", _bad_download_record,
+         data.DataError, r"german_credit': unreadable .*\.ptlib-download\.json .*not valid JSON.*Delete the folder"),
+]
 
 # ---------------------------------------------------------------------------------------------
 # models: checksums, weights, mlm, contrastive, saved classifiers

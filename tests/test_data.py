@@ -13,6 +13,7 @@ import pickle
 import re
 import shutil
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -448,8 +449,23 @@ REPRODUCED = ["adult", "dailydialog", "german_credit", "gutenberg_nltk",
               "sst2_sentence", "stereoset", "tatoeba_en_zh"]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory):
+    """The fake source files of a dataset, built once per module: ``stage(name)`` -> folder."""
+    root = tmp_path_factory.mktemp("stage")
+
+    def build(name: str) -> Path:
+        folder = root / name
+        if not folder.exists():
+            folder.mkdir()
+            FAKES[name](folder)
+        return folder
+
+    return build
+
+
 @pytest.fixture
-def fake_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def fake_net(stage, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace the downloader by files rebuilt from the local copy; returns the urls asked."""
     calls: list[str] = []
     owner = {
@@ -461,23 +477,20 @@ def fake_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def download(url: str, dest: Path) -> None:
         calls.append(url)
         name, saved = owner[url]
-        stage = tmp_path / "stage" / name
-        if not stage.exists():
-            stage.mkdir(parents=True)
-            FAKES[name](stage)
-        shutil.copyfile(stage / saved, dest)
+        shutil.copyfile(stage(name) / saved, dest)
 
     monkeypatch.setattr(fetch, "_download", download)
-    for name in (
-        "cifar10",
-        "dailydialog",
-        "pneumoniamnist",
-    ):  # our fakes cannot match the checksums
+    for name in ("cifar10", "dailydialog", "pneumoniamnist"):
+        # Our fakes cannot match the real checksums: pin the fakes' own (still verified).
         spec = data.DATASETS[name]
+        checks = tuple(
+            (saved, f"{algo}:{hashlib.new(algo, (stage(name) / saved).read_bytes()).hexdigest()}")
+            for saved, algo in ((saved, c.split(":")[0]) for saved, c in spec.source.checks)
+        )
         monkeypatch.setitem(
             data.DATASETS,
             name,
-            dataclasses.replace(spec, source=dataclasses.replace(spec.source, checks=())),
+            dataclasses.replace(spec, source=dataclasses.replace(spec.source, checks=checks)),
         )
     return calls
 
@@ -548,9 +561,141 @@ def test_input_checksums_are_verified(
         "dailydialog",
         dataclasses.replace(spec, source=dataclasses.replace(spec.source, checks=check)),
     )
-    with pytest.raises(data.DataError, match="could not be used.*sha256 expected 0000"):
+    with pytest.raises(
+        data.DataError,
+        match=r"dailydialog': the download from https://\S+/train.zip is refused: download "
+        r"train.zip: sha256 expected 0000.*PTLIB_DATA_DIR",
+    ):
         data.load("dailydialog", "train")
     assert not any(offline.iterdir())
+
+
+def _html(path: Path) -> None:
+    path.write_text("<!DOCTYPE html>\n<html><body><form>Log in to continue</form></body></html>\n")
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _truncated(path: Path) -> None:  # a cut connection: the first third of the lines
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[: len(lines) // 3]))
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("damage", "found"),
+    [
+        (_html, r"adult.data is an HTML page \(a login or error page\?\), not the data file"),
+        (_empty, r"adult.data is empty \(0 bytes\)"),
+        (
+            _truncated,
+            r"the converted train.csv should hold 32561 rows x 15 columns, found 10854 rows x 15 columns",
+        ),
+    ],
+    ids=["html", "empty", "truncated"],
+)
+def test_downloads_that_are_not_the_data_are_refused(
+    damage, found: str, offline: Path, fake_net: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    download = fetch._download
+
+    def damaged(url: str, dest: Path) -> None:
+        download(url, dest)
+        if dest.name == "adult.data":
+            damage(dest)
+
+    monkeypatch.setattr(fetch, "_download", damaged)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused, not loaded with a warning
+        with pytest.raises(data.DataError) as err:
+            data.load("adult", "train")
+    msg = str(err.value)
+    assert re.search(r"Dataset 'adult': the download from https://archive\.ics\.uci\.edu/\S+", msg)
+    assert re.search(found, msg), msg
+    assert "put a local copy of the course data under PTLIB_DATA_DIR" in msg
+    assert not any(offline.iterdir())  # nothing was stored
+
+
+@needs_data
+def test_truncated_pinned_archive_is_refused(
+    offline: Path, fake_net: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    download = fetch._download
+
+    def cut(url: str, dest: Path) -> None:
+        download(url, dest)
+        dest.write_bytes(dest.read_bytes()[: dest.stat().st_size // 3])
+
+    monkeypatch.setattr(fetch, "_download", cut)
+    with pytest.raises(
+        data.DataError, match=r"cifar-10-python.tar.gz: md5 expected [0-9a-f]{32}, found"
+    ):
+        data.load("cifar10", "train")
+    assert not any(offline.iterdir())
+
+
+class _RunsCode:
+    """Unpickling this creates the file ``path``: the proof that a pickle ran code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_cifar_pickles_are_never_read_without_their_checksum(
+    offline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = tmp_path / "code-ran"
+
+    def hostile(url: str, dest: Path) -> None:  # a tar.gz of pickles that run code
+        with tarfile.open(dest, "w:gz") as tar:
+            for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+                blob = pickle.dumps(_RunsCode(ran))
+                info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+                info.size = len(blob)
+                tar.addfile(info, io.BytesIO(blob))
+
+    monkeypatch.setattr(fetch, "_download", hostile)
+    with pytest.raises(data.DataError, match="md5 expected c58f30108f718f92721af3b95e74349a"):
+        data.load("cifar10", "train")  # the pinned md5 refuses it
+    spec = data.DATASETS["cifar10"]
+    monkeypatch.setitem(  # even with the check removed from the registry, nothing is unpickled
+        data.DATASETS,
+        "cifar10",
+        dataclasses.replace(spec, source=dataclasses.replace(spec.source, checks=())),
+    )
+    with pytest.raises(data.DataError, match="no checksum is pinned .* its pickles are not read"):
+        data.load("cifar10", "train")
+    assert not ran.exists()
+
+
+@needs_data
+def test_shapes_cover_and_match_every_converted_file() -> None:
+    assert DATA is not None
+    for name, spec in data.DATASETS.items():
+        listed = registry._SHAPES.get(name, {})
+        if spec.source.exact:
+            assert not listed, f"{name}: exact datasets are checked by sha256 alone"
+            continue
+        files = [f for f in spec.files if not f.endswith((".jpg", ".png"))]
+        assert sorted(listed) == files, name
+        for rel, want in listed.items():
+            assert fetch._shape(DATA / name / rel) == want, f"{name}/{rel}"
+
+
+def test_shape_names_rows_columns_records_and_arrays(tmp_path: Path) -> None:
+    (tmp_path / "t.tsv").write_text('a\tb\n"x\ny"\t1\nz\t2\n')  # a quoted newline is one row
+    assert fetch._shape(tmp_path / "t.tsv") == "2 rows x 2 columns"
+    (tmp_path / "r.jsonl").write_text('{"id": 1, "text": "a"}\n{"id": 2, "text": "b"}\n')
+    assert fetch._shape(tmp_path / "r.jsonl") == "2 records x 2 keys"
+    np.savez_compressed(tmp_path / "a.npz", x=np.zeros((3, 2)), y=np.zeros(3))
+    assert fetch._shape(tmp_path / "a.npz") == "x[3,2] y[3]"
+    (tmp_path / "book.txt").write_text("one\ntwo\n")
+    assert fetch._shape(tmp_path / "book.txt") == "2 lines"
 
 
 # ---------------------------------------------------------------------------- real data

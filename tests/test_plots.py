@@ -42,3 +42,26 @@ def test_confusion_matrix_annotates_counts():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["neg", "pos"]
     with pytest.raises(ValueError, match="square"):
         plots.confusion_matrix(ax, np.ones((2, 3)), ["a", "b"])
+
+
+def test_bad_plot_input_is_refused_with_the_argument_named():
+    fig, ax = plots.new_figure()
+    with pytest.raises(ValueError, match="std holds 1 NaN"):
+        plots.line_with_errorbars(ax, [1, 2], [0.5, 0.6], [0.1, np.nan], "m")
+    with pytest.raises(ValueError, match="x is empty"):
+        plots.line_with_errorbars(ax, [], [], [], "m")
+    with pytest.raises(ValueError, match="std holds 1 negative"):
+        plots.line_with_errorbars(ax, [1, 2], [0.5, 0.6], [0.1, -0.1], "m")
+    with pytest.raises(ValueError, match=r"x holds 1 value\(s\) <= 0"):
+        plots.line_with_errorbars(ax, [0, 2], [0.5, 0.6], [0.1, 0.1], "m", logx=True)
+    plots.line_with_errorbars(ax, [0, 2], [0.5, 0.6], [0.0, 0.1], "m")  # 0 on a linear axis
+    with pytest.raises(ValueError, match="cm holds 1 negative count"):
+        plots.confusion_matrix(ax, np.array([[1, -1], [0, 2]]), ["a", "b"])
+    with pytest.raises(ValueError, match="cm is empty"):
+        plots.confusion_matrix(ax, np.zeros((0, 0)), [])
+    with pytest.raises(TypeError, match="ax must be one matplotlib Axes, got NoneType"):
+        plots.confusion_matrix(None, np.eye(2), ["a", "b"])
+    with pytest.raises(ValueError, match="width must be greater than 0"):
+        plots.new_figure(width=0)
+    with pytest.raises(TypeError, match="nrows must be a whole number"):
+        plots.new_figure(nrows=1.5)

@@ -23,8 +23,15 @@ def test_seed_everything_repeats_every_generator():
 
 
 def test_seed_everything_rejects_bad_seed():
-    with pytest.raises(ValueError, match="non-negative int"):
+    with pytest.raises(ValueError, match="seed must be at least 0, got -1"):
         runtime.seed_everything(-1)
+    with pytest.raises(ValueError, match="seed must be below 2\\*\\*64"):
+        runtime.seed_everything(2**64)
+    for bad in ("x", 1.5, True, None):
+        with pytest.raises(TypeError, match="seed must be a whole number"):
+            runtime.seed_everything(bad)
+    runtime.seed_everything(np.int64(3))  # a NumPy integer is a whole number too
+    runtime.seed_everything(2**64 - 1)  # PyTorch's largest seed
 
 
 def test_get_device_auto_and_explicit(monkeypatch):
@@ -52,6 +59,20 @@ def test_get_device_missing_cuda_says_what_to_do(monkeypatch):
         runtime.get_device("cuda")
     with pytest.raises(ValueError, match="choose one of"):
         runtime.get_device("tpu")
+    with pytest.raises(TypeError, match="prefer must be a device name"):
+        runtime.get_device(0)  # type: ignore[arg-type]
+
+
+def test_get_device_names_a_bad_ptlib_device(monkeypatch):
+    monkeypatch.setenv("PTLIB_DEVICE", "gpu")
+    for prefer in (None, "auto"):
+        with pytest.raises(ValueError, match="PTLIB_DEVICE='gpu'.*'auto', 'cuda', 'mps', 'cpu'"):
+            runtime.get_device(prefer)
+    assert runtime.get_device("cpu").type == "cpu"  # an explicit choice wins
+    monkeypatch.setenv("PTLIB_DEVICE", "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="PTLIB_DEVICE='cuda'.*no CUDA GPU.*unset PTLIB_DEVICE"):
+        runtime.get_device()
 
 
 def test_autocast_uses_bf16_only_where_supported(monkeypatch):
@@ -72,6 +93,10 @@ def test_autocast_uses_bf16_only_where_supported(monkeypatch):
 def test_bf16_supported_is_false_on_meta_device():
     assert runtime.bf16_supported("meta") is False
     assert isinstance(runtime.bf16_supported("cpu"), bool)
+    with pytest.raises(ValueError, match="device='gpu' is not a device PyTorch knows"):
+        runtime.bf16_supported("gpu")
+    with pytest.raises(TypeError, match="device must be a torch.device"):
+        runtime.autocast(None)  # type: ignore[arg-type]
 
 
 def test_in_colab_and_offline_detection(monkeypatch):
@@ -112,9 +137,15 @@ def test_set_threads_sets_torch_and_blas_threads():
         runtime.set_threads(before)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+@pytest.mark.parametrize("bad", [0, -1])
 def test_set_threads_rejects_bad_counts(bad):
-    with pytest.raises(ValueError, match="threads must be a positive int"):
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        runtime.set_threads(bad)
+
+
+@pytest.mark.parametrize("bad", [1.5, "2", True])
+def test_set_threads_rejects_non_integers(bad):
+    with pytest.raises(TypeError, match="threads must be a whole number"):
         runtime.set_threads(bad)
 
 
@@ -130,3 +161,9 @@ def test_latency_ms_is_the_median_of_one_text_at_a_time() -> None:
     assert 0 <= ms < 1000
     with pytest.raises(ValueError, match="empty"):
         runtime.latency_ms(calls.append, [])
+    with pytest.raises(TypeError, match="not one string"):
+        runtime.latency_ms(calls.append, "a text")
+    with pytest.raises(ValueError, match="warmup must be at least 0"):
+        runtime.latency_ms(calls.append, ["a"], warmup=-1)
+    with pytest.raises(TypeError, match="predict must be a function"):
+        runtime.latency_ms("model", ["a"])  # type: ignore[arg-type]

@@ -10,11 +10,15 @@ Introduced in chapter 1 (background); every chapter loads its data through ``loa
 2. Otherwise the user cache ``$PTLIB_CACHE_DIR/data/<name>/`` (default ``~/.cache/ptlib/data/<name>``).
    The first call downloads the dataset's canonical public source into a temporary folder,
    converts it to the local layout where the local copy is a converted subset, and moves the
-   folder into place. The sha256 of every file goes into a sidecar, ``.ptlib-download.json``,
-   which later loads verify. Files equal to the local copy are marked as verified by the
-   manifest; for ``Source.exact`` datasets (byte-identical copies at a pinned commit) any other
-   result is an error. Converted files that cannot be identical (other image subsets,
-   re-encoded JPEGs) raise a warning once, when they are downloaded.
+   folder into place. Every download is verified before it is used: an empty file, an HTML page
+   (a login or error page) or a wrong pinned checksum (``Source.checks``) is refused. The sha256
+   of every file goes into a sidecar, ``.ptlib-download.json``, which later loads verify. Files
+   equal to the local copy are marked as verified by the manifest; for ``Source.exact`` datasets
+   (byte-identical copies at a pinned commit) any other result is an error. Converted files that
+   cannot be identical must still hold the rows and columns (records, lines, array shapes) the
+   registry expects, or the download is refused (a truncated file); images must decode. Files
+   that pass but differ (other image subsets, re-encoded JPEGs) raise a warning once, when they
+   are downloaded. Nothing refused is stored.
 3. Neither: ``DataError`` says exactly how to provide the data.
 
 ``load(name, split)`` returns one uniform schema per task (see ``load``'s docstring).

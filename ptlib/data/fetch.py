@@ -27,12 +27,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from ptlib import storage
+from ptlib import checks, storage
 from ptlib.checksums import sha256_file
 from ptlib.data.registry import (
     _MANIFEST,
+    _SHAPES,
     _SIDECAR,
+    DATASETS,
     DataError,
     Dataset,
     _file_list,
@@ -81,7 +84,7 @@ def dataset_dir(name: str) -> Path:
         _fetch(spec, folder)
     remedy = f"Delete the folder {folder} and load '{name}' again to download a fresh copy."
     try:
-        record = json.loads((folder / _SIDECAR).read_text(encoding="utf-8"))["files"]
+        record = checks.read_json(folder / _SIDECAR, "download record")["files"]
         stale = [
             f
             for f in spec.files
@@ -116,13 +119,103 @@ def _download(url: str, dest: Path) -> None:
 
 
 def _check_input(path: Path, check: str) -> None:
+    """Raise ``DataError`` unless ``path`` has the digest ``check`` (``"md5:<hex>"``, ...)."""
     algo, want = check.split(":")
     digest = hashlib.new(algo)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     if digest.hexdigest() != want:
-        raise DataError(f"download {path.name}: {algo} expected {want}, found {digest.hexdigest()}")
+        raise DataError(
+            f"download {path.name}: {algo} expected {want}, found {digest.hexdigest()} "
+            f"({path.stat().st_size} bytes)"
+        )
+
+
+def _refuse(spec: Dataset, source: str, problem: str) -> DataError:
+    """The error for a download that is not the data: what came, from where, and what to do."""
+    return DataError(
+        f"Dataset '{spec.name}': the download from {source} is refused: {problem}. Nothing was "
+        f"stored. Try again later (a login, rate-limit or error page, or a cut connection, is "
+        f"usually temporary), or put a local copy of the course data under PTLIB_DATA_DIR (a "
+        f"folder that holds {spec.name}/ with {_file_list(spec)})."
+    )
+
+
+def _check_download(spec: Dataset, url: str, raw: Path, saved: str) -> None:
+    """Refuse an empty download, an HTML page instead of the data, or a wrong pinned checksum."""
+    path = raw / saved
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if not head:
+        raise _refuse(spec, url, f"{path.name} is empty (0 bytes)")
+    if path.suffix.lower() not in (".html", ".htm") and re.match(
+        rb"\s*(<!doctype html|<html|<head|<body)", head, re.IGNORECASE
+    ):
+        raise _refuse(
+            spec, url, f"{path.name} is an HTML page (a login or error page?), not the data file"
+        )
+    for name, check in spec.source.checks:
+        if name == saved:
+            try:
+                _check_input(path, check)
+            except DataError as err:
+                raise _refuse(spec, url, f"{err} (a truncated or changed file)") from None
+
+
+def _shape(path: Path) -> str:
+    """What a file holds, as ``_SHAPES`` lists it: ``"872 rows x 2 columns"`` (.csv/.tsv),
+    ``"444 records x 4 keys"`` (.jsonl), ``"x[30,512,512] y[30]"`` (.npz: the arrays' shapes,
+    read from their headers only), or ``"218 lines"`` (any other file)."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        arrays = []
+        with zipfile.ZipFile(path) as z:
+            for member in sorted(z.namelist()):
+                with z.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape = read(f)[0]
+                arrays.append(f"{member.removesuffix('.npy')}{list(shape)}".replace(" ", ""))
+        return " ".join(arrays)
+    data = path.read_bytes()
+    if suffix in (".csv", ".tsv"):
+        text = io.StringIO(data.decode("utf-8"))
+        rows = list(csv.reader(text, delimiter="\t" if suffix == ".tsv" else ","))
+        return f"{max(len(rows) - 1, 0)} rows x {len(rows[0]) if rows else 0} columns"
+    if suffix == ".jsonl":
+        lines = [ln for ln in data.split(b"\n") if ln.strip()]
+        return f"{len(lines)} records x {len(json.loads(lines[0])) if lines else 0} keys"
+    lines = data.count(b"\n")
+    return f"{lines} lines"
+
+
+def _check_converted(spec: Dataset, tmp: Path, rel: str) -> None:
+    """Refuse a converted file that differs from the course copy and is not what ``_SHAPES``
+    lists (images: that does not decode)."""
+    path = tmp / rel
+    if path.suffix.lower() in (".jpg", ".jpeg", ".png"):
+        try:
+            with Image.open(path) as img:
+                img.verify()
+        except Exception as err:
+            raise _refuse(spec, _urls(spec), f"image {rel} does not decode ({err})") from None
+        return
+    want = _SHAPES.get(spec.name, {}).get(rel)
+    if want is None:  # every file of a non-exact dataset is listed (tests/test_data.py)
+        raise _refuse(spec, _urls(spec), f"{rel} differs from the course copy and has no shape")
+    try:
+        found = _shape(path)
+    except Exception as err:  # not UTF-8, not JSON, not an .npz
+        found = f"an unreadable file ({type(err).__name__}: {err})"
+    if found != want:
+        raise _refuse(
+            spec, _urls(spec), f"the converted {rel} should hold {want}, found {found} (cut short?)"
+        )
 
 
 def _fetch(spec: Dataset, folder: Path) -> None:
@@ -145,9 +238,8 @@ def _fetch(spec: Dataset, folder: Path) -> None:
                     f"{_file_list(spec)} (the course's shared/data folder has them), or "
                     f"connect to the internet so ptlib can fetch {_urls(spec)} into {folder}."
                 ) from err
+            _check_download(spec, url, raw, saved)
         try:
-            for saved, check in spec.source.checks:
-                _check_input(raw / saved, check)
             if convert:
                 convert(raw, tmp)
                 shutil.rmtree(raw)
@@ -160,7 +252,11 @@ def _fetch(spec: Dataset, folder: Path) -> None:
         record, differ = {}, []
         for rel in spec.files:
             if not (tmp / rel).is_file():
-                raise DataError(f"Dataset '{spec.name}': the download did not produce '{rel}'.")
+                raise DataError(
+                    f"Dataset '{spec.name}': the download from {_urls(spec)} did not produce "
+                    f"'{rel}'. The source may have changed; set PTLIB_DATA_DIR to a local copy "
+                    "of the course data instead."
+                )
             sha = sha256_file(tmp / rel)
             match = sha == _MANIFEST[spec.name][rel]["sha256"]
             differ += [] if match else [rel]
@@ -171,11 +267,16 @@ def _fetch(spec: Dataset, folder: Path) -> None:
             }
         if spec.source.exact and differ:
             want, found = _MANIFEST[spec.name][differ[0]]["sha256"], record[differ[0]]["sha256"]
+            source = dict((s, u) for u, s in spec.source.urls).get(differ[0], _urls(spec))
             raise DataError(
-                f"Dataset '{spec.name}': downloaded file '{differ[0]}' does not match the course "
-                f"copy (sha256 expected {want}, found {found}). The download was corrupted or "
+                f"Dataset '{spec.name}': downloaded file '{differ[0]}' from {source} does not "
+                f"match the course copy (sha256 expected {want}, found {found}; "
+                f"{record[differ[0]]['bytes']} bytes, expected "
+                f"{_MANIFEST[spec.name][differ[0]]['bytes']}). The download was corrupted or "
                 f"the source changed; try again, or set PTLIB_DATA_DIR to the course data."
             )
+        for rel in differ:  # converted files that cannot be identical: the shape must be right
+            _check_converted(spec, tmp, rel)
         sidecar = {"dataset": spec.name, "urls": [u for u, _ in spec.source.urls], "files": record}
         (tmp / _SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n", encoding="utf-8")
         storage.replace_dir(tmp, folder)  # an earlier attempt without a sidecar is replaced
@@ -258,9 +359,20 @@ def _convert_gutenberg(raw: Path, out: Path) -> None:
         (out / f).write_bytes(_decode((raw / f).read_bytes()).encode())
 
 
+_CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
+
+
 @_converter("cifar10")
 def _convert_cifar10(raw: Path, out: Path) -> None:
-    with tarfile.open(raw / "cifar-10-python.tar.gz") as tar:  # md5-checked official archive
+    """The official CIFAR-10 archive holds Python pickles, the only pickles ptlib ever reads
+    (unpickling runs code, so an archive from elsewhere could run anything). They are unpickled
+    here only, and only after the archive's md5 pinned in the registry has passed, checked again
+    here; without a pinned md5 nothing is unpickled."""
+    pinned = dict(DATASETS["cifar10"].source.checks).get(_CIFAR_ARCHIVE)
+    if pinned is None:
+        raise DataError(f"no checksum is pinned for {_CIFAR_ARCHIVE}: its pickles are not read")
+    _check_input(raw / _CIFAR_ARCHIVE, pinned)
+    with tarfile.open(raw / _CIFAR_ARCHIVE) as tar:  # checksum verified just above
 
         def batch(n: str) -> dict:
             return pickle.load(tar.extractfile(f"cifar-10-batches-py/{n}"), encoding="bytes")  # type: ignore[arg-type]
@@ -492,8 +604,6 @@ def _convert_dailydialog(raw: Path, out: Path) -> None:
 
 @_converter("raccoon")
 def _convert_raccoon(raw: Path, out: Path) -> None:
-    from PIL import Image
-
     (out / "images").mkdir()
     with zipfile.ZipFile(raw / "repo.zip") as z:
         root = z.namelist()[0].split("/")[0]
@@ -530,8 +640,6 @@ def _convert_raccoon(raw: Path, out: Path) -> None:
 
 @_converter("membrane_isbi2012")
 def _convert_membrane(raw: Path, out: Path) -> None:
-    from PIL import Image
-
     def stack(kind: str) -> np.ndarray:
         return np.stack(
             [np.asarray(Image.open(raw / kind / f"{i}.png").convert("L")) for i in range(30)]
@@ -551,7 +659,7 @@ def _convert_membrane(raw: Path, out: Path) -> None:
 
 @_converter("pneumoniamnist")
 def _convert_pneumoniamnist(raw: Path, out: Path) -> None:
-    with np.load(raw / "pneumoniamnist.npz") as z:  # md5-checked official MedMNIST file
+    with np.load(raw / "pneumoniamnist.npz") as z:  # md5-checked; allow_pickle=False: no pickles
         arrays = {k: z[k] for k in z.files}
     arrays["label_names"] = np.array(["normal", "pneumonia"])
     n = len(arrays["train_images"])

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ptlib import checks
 from ptlib.data.fetch import dataset_dir
 from ptlib.data.registry import _WINO_SWAPS, DataError, Dataset, _spec, _split
 
@@ -120,7 +121,7 @@ def load_images(name: str, split: str | None = None) -> ImageSet:
     """
     spec = _check(name, {"image_classification"})
     split = _required(spec, split)
-    with np.load(_path(name, spec.files[0])) as z:
+    with np.load(_path(name, spec.files[0])) as z:  # allow_pickle=False: arrays, no pickles
         if name == "cifar10":
             return ImageSet(
                 z[f"x_{split}"], z[f"y_{split}"].astype(np.int64), z["class_names"].tolist()
@@ -137,7 +138,7 @@ def load_segmentation(name: str, split: str | None = None) -> SegmentationSet:
     """
     spec = _check(name, {"segmentation"})
     _split(spec, split)
-    with np.load(_path(name, spec.files[0])) as z:
+    with np.load(_path(name, spec.files[0])) as z:  # allow_pickle=False: arrays, no pickles
         return SegmentationSet(z["x_train"], z["y_train"])
 
 
@@ -201,7 +202,16 @@ def load_translation(
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in _lines(path)]
+    rows = []
+    for number, line in enumerate(_lines(path), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"data file {path}, line {number}, is not valid JSON ({err.msg}); the file is "
+                "damaged: restore it from the course data or delete its folder to download it again"
+            ) from None
+    return rows
 
 
 def load_summarization(name: str, split: str | None = None) -> pd.DataFrame:
@@ -226,7 +236,7 @@ def load_qa(name: str, split: str | None = None) -> pd.DataFrame:
     """
     spec = _check(name, {"qa"})
     split = _required(spec, split)
-    data = json.loads(_path(name, f"dev-v1.1.{split}.json").read_text(encoding="utf-8"))["data"]
+    data = checks.read_json(_path(name, f"dev-v1.1.{split}.json"), "data file")["data"]
     rows = [
         (
             qa["id"],
@@ -258,7 +268,7 @@ def load_dialogue(name: str, split: str | None = None) -> pd.DataFrame:
     df = pd.DataFrame(
         _jsonl(_path(name, f"{split}.jsonl")), columns=["id", "turns", "acts", "emotions"]
     )
-    names = json.loads(_path(name, "label_names.json").read_text(encoding="utf-8"))
+    names = checks.read_json(_path(name, "label_names.json"), "data file")
     df.attrs.update(
         dataset=name,
         split=split,
@@ -357,12 +367,12 @@ def load_weat(name: str = "weat", split: str | None = None) -> dict[str, Any]:
     spec = _check(name, {"bias_embeddings"})
     split = _required(spec, split)
     if split == "wefe":
-        return json.loads(_path(name, "WEAT_wefe.json").read_text(encoding="utf-8"))
+        return checks.read_json(_path(name, "WEAT_wefe.json"), "data file")
     files = [
         f for f in spec.files if f.endswith(".jsonl") and f.startswith("seat/") == (split == "seat")
     ]
     return {
-        Path(f).stem: json.loads(_path(name, f).read_text(encoding="utf-8"))
+        Path(f).stem: checks.read_json(_path(name, f), "data file")
         for f in sorted(files, key=lambda f: _natural(Path(f).stem))
     }
 

@@ -6,20 +6,19 @@ Introduced in chapter 1 (background).
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptlib import storage
+from ptlib import checks, storage
 
 # --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------
 
-_MANIFEST: dict[str, dict[str, dict[str, Any]]] = json.loads(
-    (Path(__file__).parent.parent / "manifest.json").read_text(encoding="utf-8")
+_MANIFEST: dict[str, dict[str, dict[str, Any]]] = checks.read_json(
+    Path(__file__).parent.parent / "manifest.json", "ptlib's data manifest"
 )
 
 
@@ -204,6 +203,85 @@ _TABLE: list[tuple[str, str, int, tuple[str, ...], str, str, Source]] = [
 ]
 # fmt: on
 
+#: What each file of a dataset that is converted from a source without a pinned checksum holds
+#: (tables: rows x columns, JSON lines: records x keys, text: lines, .npz: the arrays' shapes),
+#: as ``fetch._shape`` describes it. A download whose converted file differs from the course copy
+#: must still hold exactly this, or it is refused (an HTML page, an empty or a truncated file).
+#: Images are only checked to decode. ``tests/test_data.py`` checks these against the local copy.
+_SHAPES: dict[str, dict[str, str]] = {
+    "sst2_sentence": {
+        "dev.tsv": "872 rows x 2 columns",
+        "test.tsv": "1821 rows x 2 columns",
+        "train.tsv": "6920 rows x 2 columns",
+    },
+    "imdb_unsup_corpus": {
+        "review_ids.tsv": "16000 rows x 3 columns",
+        "train_00.txt": "2472 lines",
+        "train_01.txt": "2447 lines",
+        "train_02.txt": "2438 lines",
+        "train_03.txt": "2580 lines",
+        "train_04.txt": "2585 lines",
+        "train_05.txt": "2478 lines",
+        "valid_00.txt": "1000 lines",
+    },
+    "gutenberg_nltk": {
+        "README.nltk.txt": "218 lines",
+        "austen-emma.txt": "16823 lines",
+        "austen-persuasion.txt": "8471 lines",
+        "austen-sense.txt": "14796 lines",
+        "blake-poems.txt": "1441 lines",
+        "chesterton-ball.txt": "9548 lines",
+        "chesterton-brown.txt": "7654 lines",
+        "chesterton-thursday.txt": "6793 lines",
+        "melville-moby_dick.txt": "22924 lines",
+        "milton-paradise.txt": "10635 lines",
+        "shakespeare-caesar.txt": "3523 lines",
+        "shakespeare-hamlet.txt": "4922 lines",
+        "shakespeare-macbeth.txt": "3286 lines",
+        "whitman-leaves.txt": "17435 lines",
+    },
+    "cifar10": {
+        "cifar10_20k_5k.npz": "class_names[10] test_files[5000] train_files[20000] x_test[5000,32,32,3] x_train[20000,32,32,3] y_test[5000] y_train[20000]"
+    },
+    "stereoset": {
+        "intersentence_dev.csv": "2123 rows x 6 columns",
+        "intrasentence_dev.csv": "2106 rows x 6 columns",
+    },
+    "tatoeba_en_zh": {"en_zh.tsv": "29155 rows x 3 columns"},
+    "adult": {"test.csv": "16281 rows x 15 columns", "train.csv": "32561 rows x 15 columns"},
+    "german_credit": {
+        "codes.csv": "58 rows x 3 columns",
+        "german_credit.csv": "1000 rows x 21 columns",
+    },
+    "movielens_100k": {
+        "README.grouplens.txt": "157 lines",
+        "u.data": "100000 lines",
+        "u.genre": "20 lines",
+        "u.info": "3 lines",
+        "u.item": "1682 lines",
+        "u.occupation": "21 lines",
+        "u.user": "943 lines",
+    },
+    "bbc_news_summary": {
+        "test.jsonl": "444 records x 4 keys",
+        "train.jsonl": "1781 records x 4 keys",
+    },
+    "dailydialog": {
+        "README.dailydialog.txt": "11 lines",
+        "label_names.json": "17 lines",
+        "test.jsonl": "1000 records x 4 keys",
+        "train.jsonl": "11118 records x 4 keys",
+        "validation.jsonl": "1000 records x 4 keys",
+    },
+    "raccoon": {"boxes.csv": "217 rows x 16 columns"},
+    "membrane_isbi2012": {
+        "membrane_train_512.npz": "source_files[30] x_train[30,512,512] y_train[30,512,512]"
+    },
+    "pneumoniamnist": {
+        "pneumoniamnist_28.npz": "label_names[2] test_images[624,28,28] test_labels[624,1] train_images[4708,28,28] train_labels[4708,1] train_origin[4708] val_images[524,28,28] val_labels[524,1]"
+    },
+}
+
 #: The registry: every dataset of the course by name. Introduced in chapter 1 (background).
 DATASETS: dict[str, Dataset] = {
     row[0]: Dataset(*row, files=tuple(_files(row[0]))) for row in _TABLE
@@ -236,6 +314,11 @@ _SYNONYMS = {"dev", "val", "valid", "validation"}
 
 
 def _spec(name: str) -> Dataset:
+    if not isinstance(name, str):
+        raise TypeError(
+            f"name must be a dataset name (str) such as 'sst2', got {name!r} "
+            f"({type(name).__name__}); see ptlib.data.available()"
+        )
     if name in DATASETS:
         return DATASETS[name]
     close = difflib.get_close_matches(str(name), DATASETS, n=1, cutoff=0.5)
@@ -247,6 +330,11 @@ def _spec(name: str) -> Dataset:
 
 def _split(spec: Dataset, split: str | None) -> str | None:
     """Check ``split``; dev/val/valid/validation are accepted for each other."""
+    if split is not None and not isinstance(split, str):
+        raise TypeError(
+            f"split must be a split name (str) or None, got {split!r} ({type(split).__name__}); "
+            f"'{spec.name}' has splits: {', '.join(spec.splits) or 'none'}"
+        )
     if not spec.splits:
         if split is None:
             return None
@@ -260,18 +348,42 @@ def _split(spec: Dataset, split: str | None) -> str | None:
         for s in spec.splits:
             if s in _SYNONYMS:
                 return s
-    raise DataError(f"'{spec.name}' has splits {', '.join(spec.splits)}; got split={split!r}.")
+    raise DataError(
+        f"'{spec.name}' has splits {', '.join(spec.splits)}; got split={split!r}. Use one of "
+        f"them, or split=None for all."
+    )
 
 
 def _cache_root() -> Path:
-    return storage.cache_dir("data")
+    """The download cache ``$PTLIB_CACHE_DIR/data``; an error if a file stands in its way."""
+    root = storage.cache_dir("data")
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                env = os.environ.get("PTLIB_CACHE_DIR")
+                where = f"PTLIB_CACHE_DIR={env}: " if env else "the default cache folder: "
+                raise DataError(
+                    f"{where}{path} is a file, not a folder, so ptlib cannot download datasets "
+                    f"into {root}. Set PTLIB_CACHE_DIR to a folder (it is created if missing), "
+                    "or set PTLIB_DATA_DIR to a local copy of the course data."
+                )
+            break
+    return root
 
 
 def _root(name: str) -> tuple[Path, bool]:
     """The folder a dataset is read from, and whether it is the PTLIB_DATA_DIR copy."""
     local = os.environ.get("PTLIB_DATA_DIR")
     if local:
-        return Path(local).expanduser() / name, True
+        root = Path(local).expanduser()
+        if not root.is_dir():
+            problem = "is a file, not a folder" if root.exists() else "does not exist"
+            raise DataError(
+                f"PTLIB_DATA_DIR={local} {problem}. Set it to the folder of the course data (the "
+                f"one that holds {name}/, sst2/, adult/, ...: the course's shared/data), or unset "
+                f"it so ptlib downloads '{name}' into its cache."
+            )
+        return root / name, True
     return _cache_root() / name, False
 
 
