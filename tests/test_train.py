@@ -152,7 +152,7 @@ def test_checkpoints_are_complete_and_pruned(tmp_path: Path) -> None:
     ckpts = train.list_checkpoints(tmp_path)
     assert [train.checkpoint_step(p) for p in ckpts] == [30, 40]
     assert not list(tmp_path.glob(".tmp-*"))  # no temporary folders left behind
-    (ckpts[-1] / "optimizer.pt").unlink()  # an incomplete folder is not a checkpoint
+    (ckpts[-1] / "optimizer.safetensors").unlink()  # an incomplete folder is not a checkpoint
     assert [train.checkpoint_step(p) for p in train.list_checkpoints(tmp_path)] == [30]
     model = train.load_weights(_Net(), ckpts[0])
     assert isinstance(model, _Net)
