@@ -503,6 +503,7 @@ def predict_logits(
     _check_classifier(model)
     texts = checks.texts(texts)
     checks.positive_int(batch_size, "batch_size")
+    _check_max_length(model, max_length)
     data = TextDataset(texts, None, tokenizer, max_length)
     device = next(model.parameters()).device
     was_training = model.training
@@ -530,6 +531,17 @@ def _check_logits(logits: np.ndarray, what: str) -> None:
         raise ValueError(
             f"the {what} hold {int(bad.sum())} NaN or infinite value(s) out of {bad.size}: the "
             "model's weights diverged in training; train again with a lower learning rate"
+        )
+
+
+def _check_max_length(model: nn.Module, max_length: int) -> None:
+    """A text cut to ``max_length`` tokens must fit the model's position embeddings; a longer
+    one would fail deep inside the encoder with an index error."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and checks.positive_int(max_length, "max_length") > limit:
+        raise ValueError(
+            f"max_length is {max_length}, but the model has only {limit} positions: lower "
+            f"max_length to at most {limit}"
         )
 
 
@@ -750,6 +762,7 @@ def train_classifier(
         seed=cfg.seed,
         attn_implementation="eager" if dev.type == "cpu" else None,
     )
+    _check_max_length(net, cfg.max_length)
     if cfg.layers == "lora":
         trainable = add_lora(net, rank=cfg.lora_rank, alpha=2.0 * cfg.lora_rank)
     else:
