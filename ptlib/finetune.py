@@ -199,6 +199,11 @@ class MeanPoolingClassifier(nn.Module):
 
     def __init__(self, encoder: PreTrainedModel, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
+        if not isinstance(encoder, nn.Module) or not hasattr(encoder, "config"):
+            raise TypeError(f"encoder must be a transformers model, got {type(encoder).__name__}")
+        checks.positive_int(num_labels, "num_labels", minimum=2)
+        if checks.finite_number(dropout, "dropout", low=0) >= 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if getattr(encoder, "pooler", None) is not None:
             encoder.pooler = None  # BERT's [CLS] pooler is not used
         self.encoder = encoder
@@ -450,6 +455,7 @@ class TextDataset(torch.utils.data.Dataset):
         checks.positive_int(max_length, "max_length")
         if labels is not None and len(labels) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        labels = None if labels is None else _class_ids(labels)
         encoded = tokenizer(texts, truncation=True, max_length=max_length)
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         self.items: list[dict[str, Any]] = [
