@@ -509,8 +509,8 @@ def predict_logits(
     _check_classifier(model)
     texts = checks.texts(texts)
     checks.positive_int(batch_size, "batch_size")
-    _check_max_length(model, max_length)
     data = TextDataset(texts, None, tokenizer, max_length)
+    _check_positions(model, data, max_length)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -540,14 +540,15 @@ def _check_logits(logits: np.ndarray, what: str) -> None:
         )
 
 
-def _check_max_length(model: nn.Module, max_length: int) -> None:
-    """A text cut to ``max_length`` tokens must fit the model's position embeddings; a longer
-    one would fail deep inside the encoder with an index error."""
+def _check_positions(model: nn.Module, data: TextDataset, max_length: int) -> None:
+    """Every tokenised text must fit the model's position embeddings; a longer one would fail
+    deep inside the encoder with an index error."""
     limit = getattr(model.config, "max_position_embeddings", None)
-    if limit is not None and checks.positive_int(max_length, "max_length") > limit:
+    longest = max(len(item["input_ids"]) for item in data.items)
+    if limit is not None and longest > limit:
         raise ValueError(
-            f"max_length is {max_length}, but the model has only {limit} positions: lower "
-            f"max_length to at most {limit}"
+            f"texts have up to {longest} tokens (max_length={max_length}), but the model has "
+            f"only {limit} positions: set max_length to at most {limit}"
         )
 
 
@@ -768,12 +769,12 @@ def train_classifier(
         seed=cfg.seed,
         attn_implementation="eager" if dev.type == "cpu" else None,
     )
-    _check_max_length(net, cfg.max_length)
     if cfg.layers == "lora":
         trainable = add_lora(net, rank=cfg.lora_rank, alpha=2.0 * cfg.lora_rank)
     else:
         trainable = set_trainable(net, cfg.layers)
     train_data = TextDataset(texts, y, tokenizer, cfg.max_length)
+    _check_positions(net, train_data, cfg.max_length)
     planned = cfg.steps_for(len(train_data))
     budget = TimeBudget(cfg.max_seconds) if cfg.max_seconds is not None else None
     with tempfile.TemporaryDirectory(prefix="ptlib-finetune-") as tmp:
