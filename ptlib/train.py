@@ -7,7 +7,9 @@ where the hardware supports it, a progress bar, periodic evaluation, and a step 
 wall-clock budget. Checkpoints are written atomically (a temporary folder, then ``os.replace``):
 the weights as safetensors, plus the optimizer, the schedule position, every random-number
 generator and the history, so a run that is killed resumes where its last checkpoint left it and
-ends with the same weights and losses as a run that was never interrupted.
+ends with the same weights and losses as a run that was never interrupted. A checkpoint holds no
+pickle (tensors in safetensors, the rest in JSON), so loading one runs no code; a damaged newest
+checkpoint is skipped, with a warning, for the newest intact one.
 
 Introduced in chapter 3 (masked language modelling); chapter 4 trains SimCLR with it.
 """
@@ -657,8 +659,11 @@ def fit(
       same autocast, and its keys become columns of the history.
     - ``on_step(step, loss)`` is called after every step with the number of steps done and the
       step's loss; returning ``True`` stops training cleanly (a checkpoint is written).
-    - ``resume``: continue from the newest complete checkpoint in ``config.checkpoint_dir``.
-      A run whose checkpoint already reached the budget returns its history without training.
+    - ``resume``: continue from the newest intact checkpoint in ``config.checkpoint_dir``;
+      newer ones that are damaged (or in the old format with pickles) are skipped with a
+      warning that names them, and ``ValueError`` says so when none can be used. A run whose
+      checkpoint already reached the budget returns its history without training.
+      ``config.checkpoint_dir`` is checked (a writable folder) before training starts.
 
     The model is moved to ``config.device`` (``"auto"``: :func:`ptlib.runtime.get_device`) and
     left there, in ``train`` mode. Seeds: :func:`ptlib.runtime.seed_everything` (``config.seed``)
