@@ -691,6 +691,11 @@ def _label_space(train: pd.DataFrame, eval: pd.DataFrame) -> tuple[list[Any], li
             f"the label column mixes types ({types}): 1 and '1' would be two different "
             "classes; convert both tables to one type first, e.g. df['label'].astype(int)"
         )
+    if len(set(tables["train"])) < 2:
+        raise ValueError(
+            f"train['label'] holds one class only ({tables['train'][0]!r}): a classifier needs "
+            "examples of at least two classes"
+        )
     unseen = sorted(set(tables["eval"]) - set(tables["train"]), key=str)
     if unseen:
         raise ValueError(

@@ -299,6 +299,8 @@ TRAINING_CASES = [
     Case("finetune/unseen-eval-label",
          lambda p: _finetune(p, _colours(6), _colours(8, ("red", "green", "blue", "purple"))),
          ValueError, r"eval\['label'\] has label\(s\) that train never has: \['purple'\]"),
+    Case("finetune/one-class-only", lambda p: _finetune(p, _colours(4, ("red",)), _colours(2, ("red",))),
+         ValueError, r"train\['label'\] holds one class only \('red'\)"),
     Case("finetune/nan-label", lambda p: _finetune(p, _with(_colours(6), 4, label=np.nan), _colours(3)),
          ValueError, r"train\['label'\] is missing \(NaN or None\) in 1 row\(s\), the first at position 4"),
     Case("finetune/none-text", lambda p: _finetune(p, _colours(6), _with(_colours(3), 2, text=None)),
