@@ -22,8 +22,10 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.utils import logging as hf_logging
 
-from ptlib import evaluate, runtime, weights
+from ptlib import checks, evaluate, runtime, weights
 
 #: The default encoder: the offline, checksum-verified all-MiniLM-L6-v2 of chapter 1.
 DEFAULT_MODEL = weights.MINILM_NAME
@@ -114,26 +116,28 @@ class FinetuneConfig:
             raise ValueError(
                 f"layers must be 'all', 'head', 'lora' or an int >= 0, got {self.layers!r}"
             )
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+        if self.dropout is not None and checks.finite_number(self.dropout, "dropout", low=0) >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         for name in ("lora_rank", "min_steps", "batch_size", "max_length", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            checks.positive_int(getattr(self, name), name)
+        checks.positive_int(self.seed, "seed", minimum=0)
+        if self.max_steps is not None:
+            checks.positive_int(self.max_steps, "max_steps")
         for name in ("epochs", "learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1 or None, got {self.max_steps}")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds}")
-        if not 0.0 <= self.warmup < 1.0:
+            checks.finite_number(getattr(self, name), name, low=0, low_open=True)
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", low=0, low_open=True)
+        if checks.finite_number(self.warmup, "warmup", low=0) >= 1:
             raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        checks.finite_number(self.weight_decay, "weight_decay", low=0)
+        for name in ("from_scratch", "bf16", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
     def steps_for(self, n_train: int) -> int:
         """The optimizer steps for ``n_train`` examples: ``max_steps`` if set, otherwise
         ``max(min_steps, ceil(epochs * n_train / batch_size))``."""
+        checks.positive_int(n_train, "n_train")
         if self.max_steps is not None:
             return self.max_steps
         return max(self.min_steps, math.ceil(self.epochs * n_train / self.batch_size))
@@ -144,6 +148,11 @@ def make_config(config: FinetuneConfig | None = None, **changes: Any) -> Finetun
 
     An unknown field name raises ``TypeError`` naming it. Introduced in chapter 5 (fine-tuning).
     """
+    if config is not None and not isinstance(config, FinetuneConfig):
+        raise TypeError(
+            f"config must be a ptlib.finetune.FinetuneConfig (or None), got "
+            f"{type(config).__name__}; set single fields as keywords, e.g. max_steps=100"
+        )
     base = config if config is not None else FinetuneConfig()
     unknown = sorted(set(changes) - {f.name for f in fields(FinetuneConfig)})
     if unknown:
@@ -190,6 +199,11 @@ class MeanPoolingClassifier(nn.Module):
 
     def __init__(self, encoder: PreTrainedModel, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
+        if not isinstance(encoder, nn.Module) or not hasattr(encoder, "config"):
+            raise TypeError(f"encoder must be a transformers model, got {type(encoder).__name__}")
+        checks.positive_int(num_labels, "num_labels", minimum=2)
+        if checks.finite_number(dropout, "dropout", low=0) >= 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if getattr(encoder, "pooler", None) is not None:
             encoder.pooler = None  # BERT's [CLS] pooler is not used
         self.encoder = encoder
@@ -330,6 +344,7 @@ def set_trainable(model: nn.Module, layers: str | int = "all") -> int:
     The head is every parameter outside ``model.base_model``. Frozen weights still run their
     dropout in training mode, as in the library. Introduced in chapter 2 (model types).
     """
+    _check_classifier(model)
     prefix = model.base_model_prefix
     named = list(model.named_parameters())
     head = [p for name, p in named if not name.startswith(prefix + ".")]
@@ -371,8 +386,10 @@ class LoRALinear(nn.Module):
 
     def __init__(self, base: nn.Linear, rank: int = 8, alpha: float = 16.0) -> None:
         super().__init__()
-        if rank < 1:
-            raise ValueError(f"rank must be at least 1, got {rank}")
+        if not isinstance(base, nn.Linear):
+            raise TypeError(f"base must be a torch.nn.Linear, got {type(base).__name__}")
+        checks.positive_int(rank, "rank")
+        checks.finite_number(alpha, "alpha")
         self.base = base
         for p in base.parameters():
             p.requires_grad_(False)
@@ -399,6 +416,10 @@ def add_lora(
     ``value``, as in the LoRA paper). Raises ``ValueError`` if none is found.
     Introduced in chapter 2 (model types).
     """
+    if isinstance(targets, str):
+        raise TypeError(f"targets must be a sequence of module names, e.g. ({targets!r},)")
+    checks.positive_int(rank, "rank")
+    checks.finite_number(alpha, "alpha")
     set_trainable(model, "head")
     found = [
         (name, module)
@@ -430,11 +451,11 @@ class TextDataset(torch.utils.data.Dataset):
         tokenizer: PreTrainedTokenizerBase,
         max_length: int = 64,
     ) -> None:
-        if isinstance(texts, str):
-            raise TypeError("texts must be a sequence of strings, not one string")
-        texts = [str(t) for t in texts]
+        texts = checks.texts(texts)
+        checks.positive_int(max_length, "max_length")
         if labels is not None and len(labels) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        labels = None if labels is None else _class_ids(labels)
         encoded = tokenizer(texts, truncation=True, max_length=max_length)
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         self.items: list[dict[str, Any]] = [
@@ -460,6 +481,7 @@ def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, tuple):
         logits = logits[0]
+    _check_logits(logits, "the evaluation logits")
     out = evaluate.classification_metrics(
         labels, np.argmax(logits, axis=-1), num_labels=logits.shape[-1]
     )
@@ -481,9 +503,14 @@ def predict_logits(
 
     Runs in evaluation mode on the model's device, in bf16 where :func:`ptlib.runtime.autocast`
     allows; texts are sorted by length so batches pad little, and the rows come back in the
-    input order. Introduced in chapter 5 (fine-tuning).
+    input order. Raises ``ValueError`` if the model gives NaN or infinite logits (its weights
+    diverged in training). Introduced in chapter 5 (fine-tuning).
     """
+    _check_classifier(model)
+    texts = checks.texts(texts)
+    checks.positive_int(batch_size, "batch_size")
     data = TextDataset(texts, None, tokenizer, max_length)
+    _check_positions(model, data, max_length)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -498,7 +525,39 @@ def predict_logits(
             out[idx] = logits.float().cpu().numpy()
     finally:
         model.train(was_training)
+    _check_logits(out, "model's logits")
     return out
+
+
+def _check_logits(logits: np.ndarray, what: str) -> None:
+    """Raise ``ValueError`` if ``logits`` hold NaN or infinity: the model has diverged, and an
+    argmax over NaN would still give plausible-looking predictions (class 0)."""
+    bad = ~np.isfinite(np.asarray(logits, dtype=np.float64))
+    if bad.any():
+        raise ValueError(
+            f"the {what} hold {int(bad.sum())} NaN or infinite value(s) out of {bad.size}: the "
+            "model's weights diverged in training; train again with a lower learning rate"
+        )
+
+
+def _check_positions(model: nn.Module, data: TextDataset, max_length: int) -> None:
+    """Every tokenised text must fit the model's position embeddings; a longer one would fail
+    deep inside the encoder with an index error."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    longest = max(len(item["input_ids"]) for item in data.items)
+    if limit is not None and longest > limit:
+        raise ValueError(
+            f"texts have up to {longest} tokens (max_length={max_length}), but the model has "
+            f"only {limit} positions: set max_length to at most {limit}"
+        )
+
+
+def _check_classifier(model: Any) -> None:
+    if not isinstance(model, nn.Module) or not hasattr(model, "config"):
+        raise TypeError(
+            f"model must be a classifier from load_classifier or train_classifier (an nn.Module "
+            f"with a config), got {type(model).__name__}"
+        )
 
 
 class TimeBudget(TrainerCallback):
@@ -510,8 +569,7 @@ class TimeBudget(TrainerCallback):
     """
 
     def __init__(self, max_seconds: float) -> None:
-        if max_seconds <= 0:
-            raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+        checks.finite_number(max_seconds, "max_seconds", low=0, low_open=True)
         self.max_seconds = float(max_seconds)
         self.t0: float | None = None
         self.stopped_early = False
@@ -525,6 +583,27 @@ class TimeBudget(TrainerCallback):
             control.should_training_stop = True
             self.stopped_early = state.global_step < state.max_steps
         return control
+
+
+class _DivergenceCheck(TrainerCallback):
+    """Stop fine-tuning with ``FloatingPointError`` once a logged training loss is NaN or
+    infinite. :func:`training_arguments` turns ``Trainer``'s ``logging_nan_inf_filter`` off, so
+    such a loss reaches the log instead of being replaced by the average of earlier ones."""
+
+    def __init__(self) -> None:
+        self.last_logged = 0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001, ANN201
+        logs = logs or {}
+        loss = logs.get("loss", logs.get("train_loss"))
+        if loss is not None and not math.isfinite(loss):
+            raise FloatingPointError(
+                f"fine-tuning diverged: the training loss is {loss} at step {state.global_step} "
+                f"(it was finite up to step {self.last_logged}); lower the learning rate "
+                f"(learning_rate={args.learning_rate:g}), e.g. ten times"
+            )
+        if "loss" in logs:
+            self.last_logged = state.global_step
 
 
 def training_arguments(
@@ -541,8 +620,14 @@ def training_arguments(
     grouped by length (``train_sampling_strategy="group_by_length"``) so they pad little; nothing
     is saved (``save_strategy="no"``) and nothing is reported to an online tracker. bf16 mixed
     precision is used where :func:`ptlib.runtime.bf16_supported`; a CPU device sets ``use_cpu``.
-    Introduced in chapter 5 (fine-tuning).
+    A NaN or infinite training loss is logged as it is (``logging_nan_inf_filter=False``), so
+    that :func:`train_classifier` can stop a diverged run. Introduced in chapter 5 (fine-tuning).
     """
+    if not isinstance(config, FinetuneConfig):
+        raise TypeError(f"config must be a FinetuneConfig, got {type(config).__name__}")
+    if max_steps is not None:
+        checks.positive_int(max_steps, "max_steps")
+    checks.positive_int(logging_steps, "logging_steps")
     dev = config.device
     dev = dev if isinstance(dev, torch.device) else runtime.get_device(dev)
     steps = max_steps if max_steps is not None else config.max_steps
@@ -564,6 +649,7 @@ def training_arguments(
         save_strategy="no",
         logging_strategy="steps",
         logging_steps=logging_steps,
+        logging_nan_inf_filter=False,
         report_to="none",
         disable_tqdm=not config.progress,
         train_sampling_strategy="group_by_length",
@@ -578,11 +664,45 @@ def _check_table(df: pd.DataFrame, what: str) -> None:
     if missing:
         raise ValueError(f"{what} lacks column(s) {sorted(missing)}; it needs text and label")
     if len(df) == 0:
-        raise ValueError(f"{what} is empty")
+        raise ValueError(f"{what} is empty (0 rows): give it at least one labelled text")
+    checks.texts(df["text"], f"{what}['text']")
+    no_label = df["label"].isna().to_numpy()
+    if no_label.any():
+        rows = np.flatnonzero(no_label)
+        raise ValueError(
+            f"{what}['label'] is missing (NaN or None) in {len(rows)} row(s), the first at "
+            f"position {rows[0]}: drop or fill them first (e.g. df.dropna(subset=['label']))"
+        )
 
 
 def _label_space(train: pd.DataFrame, eval: pd.DataFrame) -> tuple[list[Any], list[str]]:
-    """The classes, in the order of their ids, and their names."""
+    """The classes, in the order of their ids, and their names.
+
+    Labels must be of one kind (strings, or numbers), and every ``eval`` label must occur in
+    ``train``: otherwise ``ValueError``."""
+    tables = {"train": train["label"].tolist(), "eval": eval["label"].tolist()}
+    kinds = {_label_kind(v) for values in tables.values() for v in values}
+    if len(kinds) > 1:
+        types = "; ".join(
+            f"{what}['label'] has {', '.join(sorted({type(v).__name__ for v in values}))}"
+            for what, values in tables.items()
+        )
+        raise ValueError(
+            f"the label column mixes types ({types}): 1 and '1' would be two different "
+            "classes; convert both tables to one type first, e.g. df['label'].astype(int)"
+        )
+    if len(set(tables["train"])) < 2:
+        raise ValueError(
+            f"train['label'] holds one class only ({tables['train'][0]!r}): a classifier needs "
+            "examples of at least two classes"
+        )
+    unseen = sorted(set(tables["eval"]) - set(tables["train"]), key=str)
+    if unseen:
+        raise ValueError(
+            f"eval['label'] has label(s) that train never has: {unseen[:10]}; the model would "
+            "get an untrained output for them. Drop those rows from eval, or add examples of "
+            "them to train"
+        )
     seen = sorted(set(train["label"].tolist()) | set(eval["label"].tolist()), key=str)
     names = train.attrs.get("label_names")
     ints = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in seen)
@@ -593,6 +713,12 @@ def _label_space(train: pd.DataFrame, eval: pd.DataFrame) -> tuple[list[Any], li
         if seen == list(range(len(seen))):
             return seen, [str(v) for v in seen]
     return seen, [str(v) for v in seen]
+
+
+def _label_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "str"
+    return "number" if isinstance(value, Real | np.number) else type(value).__name__
 
 
 def train_classifier(
@@ -617,13 +743,24 @@ def train_classifier(
     which trains short texts faster there than the fused kernel. Introduced in chapter 5.
     """
     cfg = make_config(config, **changes)
-    y = np.asarray(labels, dtype=np.int64)
-    if y.ndim != 1 or len(y) != len(texts) or len(y) == 0:
+    texts = checks.texts(texts)
+    y = _class_ids(labels)
+    if len(y) != len(texts):
         raise ValueError(f"need one integer label per text, got {len(y)} for {len(texts)} texts")
     if num_labels is None:
         num_labels = max(int(y.max()) + 1, 2)
+    checks.positive_int(num_labels, "num_labels", minimum=2)
     if y.min() < 0 or y.max() >= num_labels:
         raise ValueError(f"labels must lie in 0..{num_labels - 1}, got {y.min()}..{y.max()}")
+    single = np.flatnonzero(np.bincount(y, minlength=num_labels) == 1)
+    if len(single):
+        names = list(label_names) if label_names is not None else range(num_labels)
+        warnings.warn(
+            f"class(es) {[str(names[i]) for i in single]} have a single training example: the "
+            "model learns each from that one text and will rarely predict it",
+            UserWarning,
+            stacklevel=2,
+        )
     dev = cfg.device if isinstance(cfg.device, torch.device) else runtime.get_device(cfg.device)
     # On a CPU, the plain ("eager") attention trains short texts faster than the fused kernel,
     # whose backward pass is slow there (measured: 40 % per step for the tiny BERT, 7 % for MiniLM).
@@ -642,6 +779,7 @@ def train_classifier(
     else:
         trainable = set_trainable(net, cfg.layers)
     train_data = TextDataset(texts, y, tokenizer, cfg.max_length)
+    _check_positions(net, train_data, cfg.max_length)
     planned = cfg.steps_for(len(train_data))
     budget = TimeBudget(cfg.max_seconds) if cfg.max_seconds is not None else None
     with tempfile.TemporaryDirectory(prefix="ptlib-finetune-") as tmp:
@@ -654,7 +792,7 @@ def train_classifier(
             train_dataset=train_data,
             data_collator=DataCollatorWithPadding(tokenizer),
             processing_class=tokenizer,
-            callbacks=[budget] if budget is not None else None,
+            callbacks=[_DivergenceCheck()] + ([budget] if budget is not None else []),
         )
         if not cfg.progress:
             trainer.remove_callback(PrinterCallback)
@@ -677,6 +815,33 @@ def train_classifier(
         }
     net.eval()
     return tokenizer, net, info
+
+
+def _class_ids(labels: Any) -> np.ndarray:
+    """``labels`` as a 1-D int64 array; NaN and fractions raise ``ValueError`` instead of being
+    cut to a wrong class, strings and other objects ``TypeError``."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError(f"labels must be one integer class id per text, got shape {y.shape}")
+    if y.dtype.kind in "iub":
+        return y.astype(np.int64)
+    wrong_type = TypeError(
+        f"labels must be integer class ids 0..C-1, got {y.dtype} values; map them to ids first "
+        "(finetune_classifier does this for a table)"
+    )
+    if y.dtype.kind in "US":
+        raise wrong_type
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise wrong_type from None
+    bad = ~np.isfinite(y) | (y != np.round(y))
+    if bad.any():
+        raise ValueError(
+            f"labels holds {int(bad.sum())} value(s) that are not whole numbers (NaN or "
+            f"fractions, first at position {np.flatnonzero(bad)[0]}): give integer class ids"
+        )
+    return y.astype(np.int64)
 
 
 def finetune_classifier(
@@ -756,9 +921,10 @@ class FineTunedClassifier:
 
     def fit(self, texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> FineTunedClassifier:
         """Fine-tune on ``texts`` and integer ``labels``; returns ``self``."""
+        texts = checks.texts(texts)
         steps = self.config.steps_for(len(texts))
         self.tokenizer_, self.model_, self.info_ = train_classifier(
-            list(texts), labels, self.model, replace(self.config, max_steps=steps)
+            texts, labels, self.model, replace(self.config, max_steps=steps)
         )
         return self
 
@@ -768,7 +934,11 @@ class FineTunedClassifier:
             raise RuntimeError("call fit() before predict()")
         cfg = self.config
         logits = predict_logits(
-            self.model_, self.tokenizer_, list(texts), max_length=cfg.max_length, bf16=cfg.bf16
+            self.model_,
+            self.tokenizer_,
+            checks.texts(texts),
+            max_length=cfg.max_length,
+            bf16=cfg.bf16,
         )
         return logits.argmax(axis=1)
 

@@ -7,7 +7,9 @@ where the hardware supports it, a progress bar, periodic evaluation, and a step 
 wall-clock budget. Checkpoints are written atomically (a temporary folder, then ``os.replace``):
 the weights as safetensors, plus the optimizer, the schedule position, every random-number
 generator and the history, so a run that is killed resumes where its last checkpoint left it and
-ends with the same weights and losses as a run that was never interrupted.
+ends with the same weights and losses as a run that was never interrupted. A checkpoint holds no
+pickle (tensors in safetensors, the rest in JSON), so loading one runs no code; a damaged newest
+checkpoint is skipped, with a warning, for the newest intact one.
 
 Introduced in chapter 3 (masked language modelling); chapter 4 trains SimCLR with it.
 """
@@ -20,7 +22,9 @@ import math
 import random
 import re
 import shutil
+import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,15 +33,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors import SafetensorError
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 from tqdm.auto import tqdm
 
-from ptlib import runtime, storage
+from ptlib import checks, runtime, storage
 
 SCHEDULES = ("linear", "cosine", "constant")
 _CKPT_RE = re.compile(r"^step-(\d{8})$")
-_CKPT_FILES = ("model.safetensors", "optimizer.pt", "state.json", "rng.pt", "history.csv")
+# No pickles: tensors in safetensors, everything else (schedule position, config, optimizer
+# settings, the Python and NumPy random states) in state.json.
+_CKPT_FILES = (
+    "model.safetensors",
+    "optimizer.safetensors",
+    "rng.safetensors",
+    "state.json",
+    "history.csv",
+)
+_OLD_RNG_FILE = "rng.pt"  # a pickle, written before issue 17: never loaded
+# What reading a damaged checkpoint raises (truncated, edited, half-copied files).
+_DAMAGED = (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError)
 
 
 @dataclass
@@ -88,16 +104,39 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.max_steps is None and self.max_seconds is None:
             raise ValueError("set max_steps and/or max_seconds: training needs a budget")
-        if self.max_steps is not None and self.max_steps < 0:
-            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.max_steps is not None:
+            checks.positive_int(self.max_steps, "max_steps")
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", low=0, low_open=True)
+        checks.finite_number(self.lr, "lr", low=0, low_open=True)
+        checks.finite_number(self.weight_decay, "weight_decay", low=0)
+        if isinstance(self.betas, str) or len(self.betas) != 2:
+            raise ValueError(f"betas must be two numbers (beta1, beta2), got {self.betas!r}")
+        for i, beta in enumerate(self.betas):
+            if checks.finite_number(beta, f"betas[{i}]", low=0) >= 1:
+                raise ValueError(f"betas[{i}] must be below 1, got {beta}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.warmup_steps < 0 or self.eval_every < 0 or self.checkpoint_every < 0:
-            raise ValueError("warmup_steps, eval_every and checkpoint_every must be >= 0")
-        if self.keep_checkpoints < 0:
-            raise ValueError("keep_checkpoints must be >= 0")
+        if self.grad_clip is not None:
+            checks.finite_number(self.grad_clip, "grad_clip", low=0, low_open=True)
+        for name in ("warmup_steps", "eval_every", "checkpoint_every", "keep_checkpoints", "seed"):
+            checks.positive_int(getattr(self, name), name, minimum=0)
+        for name in ("bf16", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.checkpoint_dir is None and (self.checkpoint_every or self.keep_checkpoints):
+            raise ValueError(
+                "checkpoint_every/keep_checkpoints are set but checkpoint_dir is None: nothing "
+                "would be saved; give checkpoint_dir a folder"
+            )
+        if self.max_steps is not None and self.warmup_steps > self.max_steps:
+            warnings.warn(
+                f"warmup_steps ({self.warmup_steps}) > max_steps ({self.max_steps}): the "
+                f"learning rate only reaches {self.max_steps / self.warmup_steps:.0%} of lr and "
+                "never decays",
+                UserWarning,
+                stacklevel=3,
+            )
         self.betas = tuple(self.betas)  # a list from JSON becomes a tuple again
 
 
@@ -108,6 +147,9 @@ def lr_factor(config: TrainConfig, step: int, seconds: float = 0.0) -> float:
     decay follows the fraction of ``max_seconds`` used (see :class:`TrainConfig`).
     Introduced in chapter 3 (masked language modelling).
     """
+    _check_config(config)
+    checks.positive_int(step, "step", minimum=0)
+    checks.finite_number(seconds, "seconds", low=0)
     if config.warmup_steps and step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
     if config.schedule == "constant":
@@ -128,6 +170,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
 
     Introduced in chapter 3 (masked language modelling).
     """
+    _check_model(model)
+    _check_config(config)
     params = [p for p in model.parameters() if p.requires_grad]
     seen: set[int] = set()
     decay, no_decay = [], []
@@ -141,6 +185,26 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+
+
+def _check_config(config: Any) -> None:
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a ptlib.train.TrainConfig, got {type(config).__name__}")
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            f"model ({type(model).__name__}) has no trainable parameters: there is nothing to "
+            "train; unfreeze some (requires_grad_(True))"
+        )
+
+
+def _check_callable(fn: Any, name: str, optional: bool = False) -> None:
+    if not callable(fn) and not (optional and fn is None):
+        raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -172,6 +236,9 @@ def _optimizer_step(
     batch = to_device(batch, device)
     with runtime.autocast(device, enabled=config.bf16):
         loss = loss_fn(model, batch)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TypeError(f"loss_fn must return a scalar tensor (one number), got {shape}")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if config.grad_clip is not None:
@@ -197,6 +264,12 @@ def seconds_per_step(
     count (``max_steps = budget / seconds_per_step``), which keeps the run repeatable.
     Introduced in chapter 3 (masked language modelling).
     """
+    _check_model(model)
+    _check_callable(loss_fn, "loss_fn")
+    _check_callable(batch_fn, "batch_fn")
+    _check_config(config)
+    checks.positive_int(steps, "steps")
+    checks.positive_int(warmup, "warmup", minimum=0)
     device = runtime.get_device(config.device)
     rng = _rng_state()
     try:
@@ -236,23 +309,64 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _rng_files(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``state`` (:func:`_rng_state`) without pickles: torch's states as uint8 tensors (for
+    safetensors), Python's and NumPy's as lists (for JSON)."""
+    tensors = {"torch": state["torch"]}
+    tensors.update({f"cuda.{i}": s for i, s in enumerate(state.get("cuda", []))})
+    version, internal, gauss = state["python"]
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    as_json = {
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+    return tensors, as_json
+
+
+def _rng_from_files(tensors: dict[str, torch.Tensor], as_json: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`_rng_files`."""
+    version, internal, gauss = as_json["python"]
+    kind, keys, pos, has_gauss, cached = as_json["numpy"]
+    state = {
+        "python": (version, tuple(internal), gauss),
+        "numpy": (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached),
+        "torch": tensors["torch"],
+    }
+    cuda = [tensors[f"cuda.{i}"] for i in range(len(tensors) - 1)]
+    if cuda:
+        state["cuda"] = cuda
+    return state
+
+
 def list_checkpoints(checkpoint_dir: str | Path) -> list[Path]:
     """The complete checkpoints in ``checkpoint_dir`` (folders ``step-00000123``), oldest first.
 
-    A folder that lacks one of the checkpoint files (for example, copied by hand and cut short)
-    is skipped; an interrupted write never leaves such a folder, because a checkpoint only
-    appears under its final name, by an atomic ``os.replace``, once it is complete.
+    A folder that lacks one of the checkpoint files (for example, copied by hand and cut short,
+    or written in the old format with pickles, before issue 17) is skipped; an interrupted write
+    never leaves such a folder, because a checkpoint only appears under its final name, by an
+    atomic ``os.replace``, once it is complete. A missing ``checkpoint_dir`` has none.
     Introduced in chapter 3 (masked language modelling).
     """
+    return [p for p in _checkpoint_folders(checkpoint_dir) if _is_complete(p)]
+
+
+def _checkpoint_folders(checkpoint_dir: str | Path) -> list[Path]:
+    """Every folder named like a checkpoint in ``checkpoint_dir``, complete or not, oldest first."""
     folder = Path(checkpoint_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"checkpoint_dir {folder} is a file, not a folder: give a folder path")
     if not folder.is_dir():
         return []
     found = []
     for path in folder.iterdir():
         match = _CKPT_RE.match(path.name)
-        if match and path.is_dir() and all((path / f).is_file() for f in _CKPT_FILES):
+        if match and path.is_dir():
             found.append((int(match.group(1)), path))
     return [path for _, path in sorted(found)]
+
+
+def _is_complete(path: Path) -> bool:
+    return all((path / f).is_file() for f in _CKPT_FILES)
 
 
 def checkpoint_step(path: str | Path) -> int:
@@ -269,9 +383,23 @@ def checkpoint_step(path: str | Path) -> int:
 def load_weights(model: nn.Module, checkpoint: str | Path) -> nn.Module:
     """Load the weights of a checkpoint written by :func:`fit` into ``model`` (in place).
 
-    Introduced in chapter 3 (masked language modelling).
+    A missing weights file raises ``FileNotFoundError``, a damaged one (truncated, edited) a
+    ``ValueError``, both naming the file. Introduced in chapter 3 (masked language modelling).
     """
-    load_model(model, str(Path(checkpoint) / "model.safetensors"), device=_model_device(model))
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    path = Path(checkpoint) / "model.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: {checkpoint} is not a checkpoint written by ptlib.train.fit "
+            "(see ptlib.train.list_checkpoints)"
+        )
+    try:
+        load_model(model, str(path), device=_model_device(model))
+    except SafetensorError as err:
+        raise ValueError(
+            f"{path} is damaged ({err}): use another checkpoint (ptlib.train.list_checkpoints)"
+        ) from None
     return model
 
 
@@ -293,13 +421,26 @@ def _save_checkpoint(
     keep: int,
 ) -> Path:
     final = folder / f"step-{step:08d}"
+    optim = optimizer.state_dict()
+    rng_tensors, rng_json = _rng_files(_rng_state())
     with storage.atomic_dir(final) as tmp:  # the same step again (a rerun) replaces it
         save_model(model, str(tmp / "model.safetensors"))
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(_rng_state(), tmp / "rng.pt")
+        optim_tensors = {
+            f"{i}.{name}": value.detach().cpu().contiguous()
+            for i, state in optim["state"].items()
+            for name, value in state.items()
+        }
+        save_file(optim_tensors, str(tmp / "optimizer.safetensors"))
+        save_file(rng_tensors, str(tmp / "rng.safetensors"))
         pd.DataFrame(history).to_csv(tmp / "history.csv", index=False)
         config_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
-        state = {"step": step, "seconds": seconds, "config": config_json}
+        state = {
+            "step": step,
+            "seconds": seconds,
+            "config": config_json,
+            "optimizer_groups": optim["param_groups"],
+            "rng": rng_json,
+        }
         (tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     if keep:
         for old in list_checkpoints(folder)[:-keep]:
@@ -310,19 +451,90 @@ def _save_checkpoint(
 def _load_checkpoint(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
 ) -> tuple[int, float, list[dict[str, float]]]:
+    """Restore a checkpoint into ``model`` and ``optimizer`` and set every random state; return
+    the step, the seconds and the history. Every file is read (and fails, if damaged) before
+    anything is changed; nothing is unpickled."""
+    if (path / _OLD_RNG_FILE).exists():
+        raise ValueError(
+            f"{path} is an old-format checkpoint: its random states are in {_OLD_RNG_FILE}, a "
+            "pickle, which ptlib no longer loads (a crafted pickle runs code)"
+        )
+    missing = [f for f in _CKPT_FILES if not (path / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{path} lacks {', '.join(missing)}")
+    state = checks.read_json(path / "state.json", "checkpoint state")
+    optim_tensors = _read(path / "optimizer.safetensors", load_file)
+    rng = _rng_from_files(_read(path / "rng.safetensors", load_file), state["rng"])
+    history_file = path / "history.csv"
+    history = (
+        _read(history_file, pd.read_csv).to_dict("records") if history_file.stat().st_size else []
+    )
+    groups = [
+        {k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in group.items()}
+        for group in state["optimizer_groups"]
+    ]
+    optim_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in optim_tensors.items():
+        index, name = key.split(".", 1)
+        optim_state.setdefault(int(index), {})[name] = value
     load_weights(model, path)
-    optimizer.load_state_dict(
-        torch.load(path / "optimizer.pt", map_location=_model_device(model), weights_only=True)
-    )
-    # RNG states hold NumPy/Python objects, which weights_only does not allow; they are our own
-    # files, written by _save_checkpoint.
-    _set_rng_state(torch.load(path / "rng.pt", weights_only=False))
-    state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    history_df = (
-        pd.read_csv(path / "history.csv") if (path / "history.csv").stat().st_size else None
-    )
-    history = [] if history_df is None else history_df.to_dict("records")
+    optimizer.load_state_dict({"state": optim_state, "param_groups": groups})
+    _set_rng_state(rng)
     return int(state["step"]), float(state["seconds"]), history
+
+
+def _read(path: Path, reader: Callable[[str], Any]) -> Any:
+    try:
+        return reader(str(path))
+    except _DAMAGED as err:
+        raise ValueError(f"{path} is damaged ({type(err).__name__}: {err})") from None
+
+
+def _resume(
+    ckpt_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[int, float, list[dict[str, float]]] | None:
+    """Load the newest checkpoint in ``ckpt_dir`` that reads back intact (None: there is none
+    at all). Newer ones that are damaged are skipped with a warning that names them; when
+    every one is damaged, ``ValueError``."""
+    problems = []
+    for path in reversed(_checkpoint_folders(ckpt_dir)):
+        try:
+            loaded = _load_checkpoint(path, model, optimizer)
+        except _DAMAGED as err:
+            problems.append(str(err))
+            continue
+        if problems:
+            warnings.warn(
+                f"resuming from {path.name}, the newest intact checkpoint; skipped the newer "
+                f"one(s), which cannot be used: {'; '.join(problems)}",
+                UserWarning,
+                stacklevel=3,
+            )
+        return loaded
+    if problems:
+        raise ValueError(
+            f"no checkpoint in {ckpt_dir} can be resumed from: {'; '.join(problems)}. Delete "
+            "them to start over, or call fit(..., resume=False)"
+        )
+    return None
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before training, not at the first checkpoint: ``folder`` must be a writable folder."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(
+            f"config.checkpoint_dir {folder} is a file, not a folder: give a folder path "
+            "(each checkpoint is a folder step-NNNNNNNN inside it)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"config.checkpoint_dir {folder} cannot be written ({err}): choose a folder you can "
+            "write to"
+        ) from None
 
 
 # -- epoch batching ------------------------------------------------------------------------------
@@ -337,14 +549,21 @@ class EpochOrder:
     """
 
     def __init__(self, n: int, batch_size: int, seed: int = 0, stride: int = 7919) -> None:
-        if batch_size < 1 or n < batch_size:
-            raise ValueError(f"need batch_size >= 1 and at least {batch_size} items, got {n}")
+        checks.positive_int(n, "n")
+        checks.positive_int(batch_size, "batch_size")
+        checks.positive_int(seed, "seed", minimum=0)
+        checks.positive_int(stride, "stride")
+        if n < batch_size:
+            raise ValueError(
+                f"batch_size ({batch_size}) is larger than the number of items ({n}): lower it"
+            )
         self.n, self.batch_size, self.seed, self.stride = n, batch_size, seed, stride
         self.per_epoch = n // batch_size
         self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def indices(self, step: int) -> torch.Tensor:
         """The item indices of step ``step``."""
+        checks.positive_int(step, "step", minimum=0)
         epoch, i = divmod(step, self.per_epoch)
         if epoch != self._epoch:
             gen = torch.Generator().manual_seed(self.seed * self.stride + epoch)
@@ -372,11 +591,15 @@ class EpochBatches:
         labels: np.ndarray | torch.Tensor | None = None,
     ) -> None:
         self.images = torch.as_tensor(images)
-        self.labels = None if labels is None else torch.as_tensor(labels).long()
+        if self.images.ndim == 0 or len(self.images) == 0:
+            raise ValueError(f"images is empty (shape {tuple(self.images.shape)}): give images")
+        checks.positive_int(batch_size, "batch_size")
+        self.labels = None if labels is None else _class_ids(labels, "labels")
         if self.labels is not None and len(self.labels) != len(self.images):
-            raise ValueError("images and labels must have the same length")
-        if batch_size < 1 or len(self.images) == 0:
-            raise ValueError("need at least one image and batch_size >= 1")
+            raise ValueError(
+                f"images and labels must have the same length, got {len(self.images)} images "
+                f"and {len(self.labels)} labels"
+            )
         self.batch_size = min(batch_size, len(self.images))
         self.seed = seed
         self.order = EpochOrder(len(self.images), self.batch_size, seed, stride=7919)
@@ -392,6 +615,24 @@ class EpochBatches:
         if self.labels is None:
             return self.images[idx], step_t
         return self.images[idx], self.labels[idx], step_t
+
+
+def _class_ids(labels: Any, name: str) -> torch.Tensor:
+    """``labels`` as a 1-D long tensor of whole numbers >= 0; NaN, fractions and negative
+    values raise ``ValueError`` (``.long()`` would turn them into wrong classes silently)."""
+    y = torch.as_tensor(labels)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be one class id per image (1-D), got shape {tuple(y.shape)}")
+    if y.is_floating_point():
+        bad = ~torch.isfinite(y) | (y != y.round())
+        if bad.any():
+            raise ValueError(
+                f"{name} holds {int(bad.sum())} value(s) that are not whole numbers (NaN or "
+                f"fractions, first {y[bad][0].item()}): give integer class ids"
+            )
+    if len(y) and int(y.min()) < 0:
+        raise ValueError(f"{name} must be class ids >= 0, got {int(y.min())}")
+    return y.long()
 
 
 # -- the loop -----------------------------------------------------------------------------------
@@ -418,8 +659,11 @@ def fit(
       same autocast, and its keys become columns of the history.
     - ``on_step(step, loss)`` is called after every step with the number of steps done and the
       step's loss; returning ``True`` stops training cleanly (a checkpoint is written).
-    - ``resume``: continue from the newest complete checkpoint in ``config.checkpoint_dir``.
-      A run whose checkpoint already reached the budget returns its history without training.
+    - ``resume``: continue from the newest intact checkpoint in ``config.checkpoint_dir``;
+      newer ones that are damaged (or in the old format with pickles) are skipped with a
+      warning that names them, and ``ValueError`` says so when none can be used. A run whose
+      checkpoint already reached the budget returns its history without training.
+      ``config.checkpoint_dir`` is checked (a writable folder) before training starts.
 
     The model is moved to ``config.device`` (``"auto"``: :func:`ptlib.runtime.get_device`) and
     left there, in ``train`` mode. Seeds: :func:`ptlib.runtime.seed_everything` (``config.seed``)
@@ -430,15 +674,23 @@ def fit(
     column per key of ``eval_fn`` (NaN where it did not run).
     Introduced in chapter 3 (masked language modelling).
     """
+    _check_model(model)
+    _check_callable(loss_fn, "loss_fn")
+    _check_callable(batch_fn, "batch_fn")
+    _check_config(config)
+    _check_callable(eval_fn, "eval_fn", optional=True)
+    _check_callable(on_step, "on_step", optional=True)
     device = runtime.get_device(config.device)
+    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir is not None else None
+    if ckpt_dir is not None:
+        _check_writable(ckpt_dir)
     model.to(device)
     optimizer = make_optimizer(model, config)
-    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir is not None else None
 
     step, seconds_before, history = 0, 0.0, []
-    existing = list_checkpoints(ckpt_dir) if (resume and ckpt_dir is not None) else []
-    if existing:
-        step, seconds_before, history = _load_checkpoint(existing[-1], model, optimizer)
+    loaded = _resume(ckpt_dir, model, optimizer) if (resume and ckpt_dir is not None) else None
+    if loaded is not None:
+        step, seconds_before, history = loaded
     else:
         runtime.seed_everything(config.seed)
 
@@ -467,9 +719,9 @@ def fit(
     def evaluate() -> dict[str, float]:
         model.eval()
         with torch.no_grad(), runtime.autocast(device, enabled=config.bf16):
-            metrics = {k: float(v) for k, v in eval_fn(model).items()}
+            metrics = eval_fn(model)
         model.train()
-        return metrics
+        return _eval_row(metrics, step)
 
     t0 = time.perf_counter()
     model.train()
@@ -489,8 +741,9 @@ def fit(
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 raise FloatingPointError(
-                    f"the training loss is {loss_value} at step {step}: lower the learning "
-                    "rate, or check the data and loss_fn"
+                    f"the training loss is {loss_value} at step {step} (learning rate {lr:.3g}): "
+                    "training diverged; lower the learning rate (config.lr), or check the data "
+                    "and loss_fn"
                 )
             row: dict[str, float] = {"step": step, "train_loss": loss_value, "lr": lr}
             final = done(step, seconds_before + time.perf_counter() - t0)
@@ -545,6 +798,30 @@ def fit(
         if bar is not None:
             bar.close()
     return _history_frame(history)
+
+
+def _eval_row(metrics: Any, step: int) -> dict[str, float]:
+    """``eval_fn``'s result as history columns: a dict of finite numbers with new names."""
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"eval_fn must return a dict of numbers (e.g. {{'val_loss': 4.2}}), got "
+            f"{type(metrics).__name__}"
+        )
+    clash = sorted(set(metrics) & {"step", "seconds", "train_loss", "lr"})
+    if clash:
+        raise ValueError(f"eval_fn returned {clash}, the history's own columns: rename them")
+    row = {}
+    for key, value in metrics.items():
+        try:
+            row[key] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"eval_fn's {key!r} must be a number, got {value!r}") from None
+        if not math.isfinite(row[key]):
+            raise ValueError(
+                f"eval_fn's {key!r} is {row[key]} at step {step}: the history would read it as "
+                "'not evaluated'; check eval_fn (an empty evaluation set?) and the model"
+            )
+    return row
 
 
 def _history_frame(history: list[dict[str, float]]) -> pd.DataFrame:

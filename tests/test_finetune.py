@@ -424,3 +424,23 @@ def test_save_and_load_classifier_round_trip_and_manifest(
         finetune.load_saved_classifier(folder, device="cpu")
     with pytest.raises(RuntimeError, match="no saved classifier"):
         finetune.load_saved_classifier(tmp_path / "nothing", device="cpu")
+
+
+def test_a_diverging_learning_rate_stops_fine_tuning(tiny_bert: Path) -> None:
+    table = _colour_table(30, seed=10)
+    with pytest.raises(FloatingPointError, match=r"at step \d+ .*lower the learning rate"):
+        finetune.finetune_classifier(
+            table, table, tiny_bert, max_steps=4, learning_rate=1e6, device="cpu", progress=False
+        )
+    config = finetune.FinetuneConfig(device="cpu")
+    assert not finetune.training_arguments("unused", config).logging_nan_inf_filter
+
+
+def test_labels_that_would_make_wrong_classes_are_refused(tiny_bert: Path) -> None:
+    table = _colour_table(9, seed=11)
+    with pytest.raises(ValueError, match="mixes types"):
+        finetune.finetune_classifier(table.assign(label=[1, "1", 0] * 3), table, tiny_bert)
+    with pytest.raises(ValueError, match=r"train never has: \['purple'\]"):
+        finetune.finetune_classifier(table, table.assign(label="purple"), tiny_bert)
+    with pytest.raises(ValueError, match="not whole numbers"):
+        finetune.train_classifier(table["text"], [0.0, 1.0, np.nan] * 3, tiny_bert)

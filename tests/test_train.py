@@ -152,7 +152,7 @@ def test_checkpoints_are_complete_and_pruned(tmp_path: Path) -> None:
     ckpts = train.list_checkpoints(tmp_path)
     assert [train.checkpoint_step(p) for p in ckpts] == [30, 40]
     assert not list(tmp_path.glob(".tmp-*"))  # no temporary folders left behind
-    (ckpts[-1] / "optimizer.pt").unlink()  # an incomplete folder is not a checkpoint
+    (ckpts[-1] / "optimizer.safetensors").unlink()  # an incomplete folder is not a checkpoint
     assert [train.checkpoint_step(p) for p in train.list_checkpoints(tmp_path)] == [30]
     model = train.load_weights(_Net(), ckpts[0])
     assert isinstance(model, _Net)
@@ -266,3 +266,43 @@ def test_seconds_per_step_ignores_a_step_slowed_down_by_another_program() -> Non
 
     seconds = train.seconds_per_step(_Net(), _loss_fn, slow_once, _config(), steps=5, warmup=1)
     assert seconds < 0.2  # the mean would be above 0.2
+
+
+def test_checkpoints_hold_no_pickles(tmp_path: Path) -> None:
+    train.fit(_Net(), _loss_fn, _batch_fn, _config(tmp_path, max_steps=10))
+    (ckpt,) = train.list_checkpoints(tmp_path)
+    files = sorted(f.name for f in ckpt.iterdir() if not f.name.startswith("."))
+    assert files == [
+        "history.csv",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "rng.safetensors",
+        "state.json",
+    ]
+    for f in ckpt.iterdir():  # neither a pickle (protocol byte 0x80) nor torch.save's zip
+        assert f.read_bytes()[:2] not in (b"PK",) and f.read_bytes()[:1] != b"\x80", f.name
+
+
+def test_resume_skips_a_damaged_checkpoint_and_stays_exact(tmp_path: Path) -> None:
+    reference = _Net()
+    state0 = _weights(reference)
+    ref_hist = train.fit(reference, _loss_fn, _batch_fn, _config(tmp_path / "ref"))
+    model = _Net()
+    model.load_state_dict(state0)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(model, _loss_fn, _batch_fn, _config(tmp_path / "run"), on_step=_crash_at(35))
+    (tmp_path / "run" / "step-00000030" / "state.json").write_text("{", encoding="utf-8")
+    resumed = _Net()
+    with pytest.warns(UserWarning, match=r"resuming from step-00000020.*step-00000030"):
+        hist = train.fit(resumed, _loss_fn, _batch_fn, _config(tmp_path / "run"))
+    for key, value in _weights(reference).items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    pd.testing.assert_series_equal(hist["train_loss"], ref_hist["train_loss"])
+
+
+def _crash_at(when: int):
+    def crash(step: int, loss: float) -> None:
+        if step == when:
+            raise KeyboardInterrupt("simulated crash")
+
+    return crash
