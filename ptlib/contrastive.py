@@ -10,7 +10,6 @@ Introduced in chapter 4 (contrastive learning).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ptlib import data, objectives, runtime, train, weights
+from ptlib import checks, data, objectives, runtime, train, weights
 from ptlib.vision import AugmentConfig, ResNet, ResNetConfig, SimCLR, augment, step_generator
 from ptlib.weights import WeightsError, models_cache_dir
 
@@ -168,11 +167,19 @@ def save_simclr_encoder(
 ) -> Path:
     """Save a :class:`ptlib.vision.ResNet` encoder: ``model.safetensors`` (the weights and batch
     norm statistics) and ``config.json`` (its :class:`~ptlib.vision.ResNetConfig` and
-    ``metadata``, e.g. how it was trained and what it scored). The folder is replaced
-    atomically, so a reader never sees half of it. Returns the folder.
+    ``metadata``, e.g. how it was trained and what it scored), with ``manifest.json`` (the sha256
+    of every file). The folder is replaced atomically, so a reader never sees half of it.
+    Returns the folder.
 
     Introduced in chapter 4 (contrastive learning).
     """
+    if not isinstance(encoder, ResNet):
+        raise TypeError(
+            f"encoder must be a ptlib.vision.ResNet (e.g. model.encoder of a SimCLR model), got "
+            f"{type(encoder).__name__}"
+        )
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     folder = Path(folder) if folder is not None else simclr_dir()
     info = {
         "architecture": "ptlib.vision.ResNet",
@@ -190,7 +197,11 @@ def simclr_metadata(folder: str | Path | None = None) -> dict:
     path = (Path(folder) if folder is not None else simclr_dir()) / "config.json"
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    info = checks.read_json(path, "SimCLR encoder config")
+    metadata = info.get("metadata", {}) if isinstance(info, dict) else None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path} is not the config of a SimCLR encoder (no metadata object)")
+    return metadata
 
 
 def load_simclr_encoder(
@@ -208,17 +219,30 @@ def load_simclr_encoder(
     couple of minutes on a laptop) on ``images`` (default: the CIFAR-10 training split), saves
     it there and returns it; otherwise raises :class:`WeightsError`. So a later chapter runs on
     its own, with or without chapter 4 having run first. Weights are read with safetensors only,
-    after a check against the folder's ``manifest.json`` when it has one (the checkpoint archive).
+    after a check against the folder's ``manifest.json`` (:func:`ptlib.weights.verify_checkpoint`),
+    and must match the saved configuration name for name and shape.
     Introduced in chapter 4 (contrastive learning).
     """
     folder = Path(folder) if folder is not None else simclr_dir()
     device = runtime.get_device(device) if not isinstance(device, torch.device) else device
+    if folder.is_file():
+        raise WeightsError(f"{folder} is a file; give the folder of a saved SimCLR encoder")
     if (folder / "model.safetensors").is_file() and (folder / "config.json").is_file():
         weights.verify_checkpoint(folder, f"no SimCLR encoder in {folder}")
-        info = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        encoder = ResNet(ResNetConfig.from_dict(info["config"]))
-        encoder.load_state_dict(weights.read_state(folder))
-        return encoder.to(device).eval()
+        info = checks.read_json(folder / "config.json", "SimCLR encoder config")
+        if not isinstance(info, dict) or info.get("architecture") != "ptlib.vision.ResNet":
+            raise WeightsError(
+                f"{folder / 'config.json'} does not describe a ptlib.vision.ResNet: {folder} is not "
+                "a SimCLR encoder saved by save_simclr_encoder"
+            )
+        try:
+            encoder = ResNet(ResNetConfig.from_dict(info["config"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise WeightsError(
+                f"{folder / 'config.json'} holds no valid ResNet config ({err!r}): the folder is "
+                "damaged; save the encoder again"
+            ) from None
+        return weights.load_state(encoder, folder).to(device).eval()
     if not train_if_missing:
         raise WeightsError(
             f"no SimCLR encoder in {folder}: run notebooks/04_contrastive_learning.ipynb, or call "

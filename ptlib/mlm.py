@@ -323,11 +323,22 @@ def save_pretrained_mlm(
     """Save a model and its tokenizer with ``save_pretrained`` (safetensors), atomically.
 
     Everything is written to a temporary folder beside ``folder`` that then replaces it, so a
-    reader never sees half a model. ``metadata`` (the recipe, measured losses) goes to
+    reader never sees half a model; ``manifest.json`` holds the sha256 of every file
+    (:func:`ptlib.weights.save_checkpoint`). ``metadata`` (the recipe, measured losses) goes to
     ``ptlib.json`` in the same folder. Introduced in chapter 3 (masked language modelling).
     """
-    info = metadata or {}
-    return weights.save_checkpoint(folder, info=info, pretrained=(model, tokenizer))
+    if not isinstance(model, PreTrainedModel):
+        raise TypeError(f"model must be a Transformers model, got {type(model).__name__}")
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
+        )
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} entries but the model only "
+            f"{model.config.vocab_size} embeddings: they do not belong together"
+        )
+    return weights.save_checkpoint(folder, info=metadata or {}, pretrained=(model, tokenizer))
 
 
 def load_pretrained_mlm(
@@ -336,12 +347,10 @@ def load_pretrained_mlm(
     """Load a ``BertForMaskedLM`` and its tokenizer saved by :func:`save_pretrained_mlm`.
 
     Weights from safetensors only, no remote code; the model is in ``eval`` mode on ``device``.
-    A folder with a ``manifest.json`` (unpacked from the workshop's checkpoint archive) is first
-    checked against it (:func:`ptlib.checksums.verify_manifest`). Returns ``(tokenizer, model)``.
-    Introduced in chapter 3 (masked language modelling).
+    The folder is checked first (:func:`ptlib.weights.from_folder`): its ``manifest.json``, and
+    that config, weights (all of them, the MLM head included) and tokenizer belong together.
+    Returns ``(tokenizer, model)``. Introduced in chapter 3 (masked language modelling).
     """
-    missing = f"{folder} holds no saved model (config.json, model.safetensors)"
-    weights.verify_checkpoint(folder, missing)
     return weights.from_folder(folder, BertForMaskedLM, device)
 
 

@@ -17,7 +17,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
-from ptlib import data, evaluate, finetune, weights
+from ptlib import checksums, data, evaluate, finetune, weights
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],
@@ -58,6 +58,7 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
         max_position_embeddings=64,
     )
     BertModel(config).save_pretrained(folder)
+    checksums.write_manifest(folder, "tests/test_finetune.py", "MIT")  # verified when loaded
     return folder
 
 
@@ -400,8 +401,6 @@ def test_dropout_override(tiny_bert: Path) -> None:
 def test_save_and_load_classifier_round_trip_and_manifest(
     tiny_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ptlib import checksums
-
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path / "cache"))
     tokenizer, net = finetune.load_classifier(tiny_bert, 3, label_names=["a", "b", "c"], seed=1)
     folder = finetune.save_classifier(net.eval(), tokenizer, metadata={"dev_accuracy": 0.5})

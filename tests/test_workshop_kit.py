@@ -120,6 +120,7 @@ def _fake_cache(cache: Path, names: list[str]) -> None:
         (folder / "model.safetensors").write_bytes(name.encode() * 50)
         (folder / "config.json").write_text(json.dumps({"name": name}))
         (folder / "sub" / "extra.txt").write_text("x")
+        checksums.write_manifest(folder, "a test", "MIT")  # as ptlib saves every model
 
 
 def test_checkpoints_pack_and_unpack_round_trip(tmp_path: Path) -> None:
