@@ -337,7 +337,7 @@ def save_checkpoint(
         raise TypeError(f"info must be a dict, got {type(info).__name__}")
     if info_name in ("model.safetensors", MANIFEST) or Path(info_name).name != info_name:
         raise ValueError(f"info_name must be a plain file name of its own, got {info_name!r}")
-    with storage.atomic_dir(folder) as tmp:
+    with storage.atomic_dir(folder) as tmp, _quiet_transformers():
         for obj in pretrained:
             if isinstance(obj, PreTrainedModel):
                 obj.save_pretrained(tmp, safe_serialization=True)
@@ -384,9 +384,8 @@ def verify_checkpoint(folder: str | Path, missing: str | None = None) -> Path:
             if pickled
             else ""
         )
-        raise WeightsError(
-            (missing or f"{folder} holds no saved model (config.json, model.safetensors)") + hint
-        )
+        missing = missing or f"{folder} holds no saved model (config.json, model.safetensors)"
+        raise WeightsError(missing + ("." + hint if hint else ""))
     if not isinstance(checks.read_json(folder / "config.json", "model config"), dict):
         raise WeightsError(f"{folder / 'config.json'} is not a model configuration (a JSON object)")
     if (folder / MANIFEST).is_file():
