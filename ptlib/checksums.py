@@ -27,12 +27,16 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _HASHED:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(chunk_size):
-                digest.update(block)
-        _HASHED[key] = digest.hexdigest()
+        _HASHED[key] = _digest(path, chunk_size)
     return _HASHED[key]
+
+
+def _digest(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 #: The name of the manifest file beside the files it lists (see :func:`write_manifest`).
@@ -119,8 +123,7 @@ def verify_manifest(folder: str | Path) -> dict:
         file = folder / name
         if not file.is_file():
             raise ManifestError(f"{file} is listed in {path} but missing")
-        _HASHED.clear()  # hash again: a byte flipped in place can keep the size and mtime
-        actual = sha256_file(file)
+        actual = _digest(file)  # not the cache: a byte flipped in place can keep size and mtime
         if actual != expected:
             raise ManifestError(
                 f"{file} is corrupted: sha256 {actual}, expected {expected} (from {path}). "

@@ -64,6 +64,22 @@ class SimCLRConfig:
     device: str = "auto"
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        checks.positive_int(self.batch_size, "batch_size", minimum=2)  # negatives need 2 images
+        for name in ("proj_hidden", "proj_dim"):
+            checks.positive_int(getattr(self, name), name)
+        checks.positive_int(self.warmup_steps, "warmup_steps", minimum=0)
+        checks.positive_int(self.seed, "seed", minimum=0)
+        checks.finite_number(self.temperature, "temperature", 0.0, low_open=True)
+        checks.finite_number(self.lr, "lr", 0.0, low_open=True)
+        checks.finite_number(self.weight_decay, "weight_decay", 0.0)
+        if self.max_steps is not None:
+            checks.positive_int(self.max_steps, "max_steps")
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", 0.0, low_open=True)
+        elif self.max_steps is None:
+            raise ValueError("SimCLRConfig needs a budget: set max_steps or max_seconds")
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the whole configuration (what is saved with the encoder)."""
         d = asdict(self)

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from transformers import BertConfig, BertForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
-from ptlib import data, objectives, runtime, text, train, weights
+from ptlib import checks, data, objectives, runtime, text, train, weights
 from ptlib.text import LocalityScaffold, PhasedBatches
 from ptlib.train import TrainConfig
 from ptlib.weights import WeightsError, models_cache_dir
@@ -53,6 +53,12 @@ def tiny_bert_config(
     """
     if size not in TINY_BERT_SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {sorted(TINY_BERT_SIZES)}")
+    vocab_size = checks.positive_int(vocab_size, "vocab_size")
+    max_position_embeddings = checks.positive_int(
+        max_position_embeddings, "max_position_embeddings"
+    )
+    if checks.finite_number(dropout, "dropout", low=0.0, high=1.0) == 1.0:
+        raise ValueError("dropout must be below 1 (1 drops everything), got 1.0")
     dims = TINY_BERT_SIZES[size]
     fields = {
         **dims,
@@ -132,6 +138,28 @@ class MLMRecipe:
     max_seconds: float | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.size not in TINY_BERT_SIZES:
+            raise ValueError(f"unknown size {self.size!r}: choose one of {sorted(TINY_BERT_SIZES)}")
+        for name in ("vocab_size", "tokens_per_batch"):
+            checks.positive_int(getattr(self, name), name)
+        for name in ("seq_len", "short_seq_len"):  # [CLS], a token, [SEP]
+            checks.positive_int(getattr(self, name), name, minimum=3)
+        for name in ("max_documents", "max_steps"):
+            if getattr(self, name) is not None:
+                checks.positive_int(getattr(self, name), name)
+        checks.positive_int(self.seed, "seed", minimum=0)
+        checks.finite_number(self.mlm_probability, "mlm_probability", 0.0, 1.0, low_open=True)
+        for name in ("short_fraction", "local_bias_fraction", "warmup_fraction"):
+            checks.finite_number(getattr(self, name), name, 0.0, 1.0)
+        checks.finite_number(self.lr, "lr", 0.0, low_open=True)
+        checks.finite_number(self.local_bias, "local_bias", 0.0)
+        checks.finite_number(self.weight_decay, "weight_decay", 0.0)
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", 0.0, low_open=True)
+        elif self.max_steps is None:
+            raise ValueError("the recipe needs a budget: set max_steps or max_seconds")
+
 
 #: The named recipes: "cpu" (chapter 3's default, a few CPU-minutes), "gpu" (a larger model,
 #: bigger batches and a longer run) and "smoke" (a few seconds, for the smoke check, ``make
@@ -163,7 +191,7 @@ def mlm_corpus_ids(
     Introduced in chapter 3 (masked language modelling).
     """
     if docs is not None:
-        return text.encode_corpus(list(docs), tokenizer)
+        return text.encode_corpus(checks.texts(docs, "docs"), tokenizer)
     docs = data.load_corpus(recipe.corpus, split)
     if split == "train" and recipe.max_documents is not None:
         docs = docs[: recipe.max_documents]
@@ -299,7 +327,7 @@ def pretrain_mlm(
         tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
         ids = mlm_corpus_ids(recipe, tokenizer)
     else:
-        docs = list(docs)
+        docs = checks.texts(docs, "docs")  # None/NaN would be learned as the words "none"/"nan"
         tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
         ids = mlm_corpus_ids(recipe, tokenizer, docs=docs)
     device = str(device if device is not None else runtime.get_device())
@@ -372,7 +400,7 @@ def tiny_bert(
     ``eval`` mode on ``device`` (its encoder is ``model.bert``).
     Introduced in chapter 3 (masked language modelling).
     """
-    if name not in TINY_BERT_NAMES:
+    if not isinstance(name, str) or name not in TINY_BERT_NAMES:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(TINY_BERT_NAMES)}")
     folder = models_cache_dir() / name
     if (folder / "model.safetensors").is_file():

@@ -52,6 +52,27 @@ def test_a_folder_ptlib_did_not_write_is_never_replaced(tmp_path: Path) -> None:
     assert storage.is_ptlib_dir(tmp_path / "legacy")
 
 
+def test_a_file_someone_put_in_a_ptlib_folder_is_never_deleted(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    with storage.atomic_dir(folder) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert (folder / storage.MARKER).read_text().splitlines()[1:] == ["a.txt"]  # what ptlib wrote
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"notes\.txt"), storage.atomic_dir(folder):
+        pass  # refused before the work
+    # a folder from before the marker listed its files: what the new version lacks is kept
+    (folder / storage.MARKER).write_text("written by ptlib\n")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "a.txt").write_text("2")
+    with pytest.raises(FileExistsError, match=r"\(notes\.txt\)"):
+        storage.replace_dir(new, folder)
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "a.txt").read_text() == "1"
+    (folder / "notes.txt").unlink()
+    storage.replace_dir(new, folder)
+    assert (folder / "a.txt").read_text() == "2"
+
+
 def test_write_json_is_atomic_and_readable(tmp_path: Path) -> None:
     path = storage.write_json(tmp_path / "sub" / "r.json", {"b": 1, "a": [1.5]}, sort_keys=True)
     assert path.read_text() == '{\n  "a": [\n    1.5\n  ],\n  "b": 1\n}\n'
