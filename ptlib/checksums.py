@@ -23,6 +23,7 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     70 MB dataset cost nothing while a file replaced on disk is still noticed.
     Introduced in chapter 1 (background).
     """
+    chunk_size = checks.positive_int(chunk_size, "chunk_size")  # 0 would hash nothing
     path = Path(path).resolve()
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)

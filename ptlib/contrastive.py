@@ -111,6 +111,8 @@ def simclr_loss_fn(
     learning).
     """
 
+    temperature = checks.finite_number(temperature, "temperature", 0.0, low_open=True)
+
     def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         images, step = batch
         gen = step_generator(seed, int(step), images.device)
@@ -138,7 +140,8 @@ def pretrain_simclr(
     Introduced in chapter 4 (contrastive learning).
     """
 
-    cfg = config or SimCLRConfig()
+    cfg = _config(config)
+    _check_images(images)
     runtime.seed_everything(cfg.seed)
     model = SimCLR(ResNet(cfg.encoder), cfg.proj_hidden, cfg.proj_dim)
     if cfg.channels_last:
@@ -163,6 +166,22 @@ def pretrain_simclr(
     history = train.fit(model, loss_fn, batches, tcfg, eval_fn=eval_fn, resume=False)
     model.eval()
     return model, history
+
+
+def _config(config: object) -> SimCLRConfig:
+    if config is not None and not isinstance(config, SimCLRConfig):
+        raise TypeError(f"config must be a SimCLRConfig, got {type(config).__name__}")
+    return config if config is not None else SimCLRConfig()
+
+
+def _check_images(images: object) -> None:
+    if not isinstance(images, np.ndarray | torch.Tensor):
+        raise TypeError(f"images must be a NumPy array or a tensor, got {type(images).__name__}")
+    if images.ndim != 4 or len(images) < 2:
+        raise ValueError(
+            "images must hold at least 2 images, uint8 [N, H, W, C] (or float [N, C, H, W] in "
+            f"[0, 1]); got shape {tuple(images.shape)}"
+        )
 
 
 #: Folder name of chapter 4's SimCLR encoder in the model cache.
@@ -223,7 +242,7 @@ def simclr_metadata(folder: str | Path | None = None) -> dict:
 def load_simclr_encoder(
     folder: str | Path | None = None,
     train_if_missing: bool = True,
-    config: object | None = None,
+    config: SimCLRConfig | None = None,
     images: np.ndarray | None = None,
     device: str | torch.device | None = None,
 ) -> torch.nn.Module:
@@ -264,7 +283,7 @@ def load_simclr_encoder(
             f"no SimCLR encoder in {folder}: run notebooks/04_contrastive_learning.ipynb, or call "
             "load_simclr_encoder(train_if_missing=True) to pre-train one here"
         )
-    cfg = config if config is not None else SimCLRConfig()
+    cfg = _config(config)
     if images is None:
         images = data.load("cifar10", "train").x
     model, history = pretrain_simclr(images, cfg)

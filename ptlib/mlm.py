@@ -93,6 +93,7 @@ def init_sinusoidal_positions(model: PreTrainedModel, scale: float | None = None
     pe[:, 1::2] = torch.cos(position * freq[: d // 2])
     if scale is None:
         scale = float(emb.word_embeddings.weight.detach().float().pow(2).mean().sqrt())
+    scale = checks.finite_number(scale, "scale", low=0.0, low_open=True)
     with torch.no_grad():
         table.copy_((pe / pe.pow(2).mean().sqrt() * scale).to(table.dtype))
 
@@ -210,6 +211,7 @@ def mlm_batches(
     Introduced in chapter 3 (masked language modelling).
     """
 
+    max_steps = checks.positive_int(max_steps, "max_steps")
     special = text.special_ids(tokenizer)
 
     def phase(seq_len: int) -> text.MLMBatches:
@@ -244,6 +246,7 @@ def mlm_train_config(recipe: MLMRecipe, max_steps: int, **kwargs: object) -> Tra
     Introduced in chapter 3 (masked language modelling).
     """
 
+    max_steps = checks.positive_int(max_steps, "max_steps")
     return train.TrainConfig(
         max_steps=max_steps,
         max_seconds=None if recipe.max_seconds is None else 1.25 * recipe.max_seconds,
@@ -322,6 +325,8 @@ def pretrain_mlm(
     pre-trains on a gender-swapped corpus this way).
     Introduced in chapter 3 (masked language modelling).
     """
+    if not isinstance(recipe, MLMRecipe):
+        raise TypeError(f"recipe must be an MLMRecipe (e.g. MLM_RECIPES['cpu']), got {recipe!r}")
     if docs is None:
         docs = data.load_corpus(recipe.corpus, "train")[: recipe.max_documents]
         tokenizer = text.train_wordpiece(docs, recipe.vocab_size)

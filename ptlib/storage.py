@@ -37,7 +37,7 @@ def cache_dir(kind: str) -> Path:
 
     Introduced in chapter 1 (background).
     """
-    if not kind or "/" in kind or kind.startswith("."):
+    if not isinstance(kind, str) or not kind or "/" in kind or kind.startswith("."):
         raise ValueError(f"kind must be a plain folder name such as 'models', got {kind!r}")
     root = os.environ.get("PTLIB_CACHE_DIR")
     return (Path(root) if root else Path("~/.cache/ptlib")).expanduser() / kind

@@ -277,6 +277,7 @@ def embed(
         if normalize:
             pooled = F.normalize(pooled, p=2, dim=1)
         out[idx] = pooled.cpu().numpy()
+    checks.finite_array(out, "the embeddings", allow_empty=True)  # a diverged model: no numbers
     return out
 
 
@@ -464,6 +465,8 @@ def load_state(model: nn.Module, folder: str | Path) -> nn.Module:
 
     Introduced in chapter 4 (contrastive learning).
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     state, own = read_state(folder), model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
