@@ -67,28 +67,32 @@ def _files(folder: Path) -> set[str]:
 
 def _foreign_files(folder: Path, new: Path | None) -> list[str]:
     """The files in ptlib's ``folder`` that ptlib did not write: those its :data:`MARKER` does
-    not list or, in a folder from before the marker listed its files, those that the new
-    artefact ``new`` lacks (unknown yet when ``new`` is None)."""
+    not list. In a folder from before the marker listed its files, those written after its mark
+    (the marker, else the info file ptlib wrote last) that the new artefact ``new`` lacks too
+    (unknown yet when ``new`` is None)."""
     try:
         lines = (folder / MARKER).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         lines = []
+    files = _files(folder)
     if lines[:1] == [_MARKER_HEADER]:
         ours = set(lines[1:])
-    elif new is not None:
-        ours = _files(new)
-    else:
+    elif new is None:
         return []
-    return sorted(_files(folder) - ours - {MARKER, *_LEGACY_MARKERS})
+    else:
+        marks = [m for m in (MARKER, *_LEGACY_MARKERS, "config.json") if m in files]
+        written = (folder / marks[0]).stat().st_mtime if marks else 0.0
+        ours = _files(new) | {f for f in files if (folder / f).stat().st_mtime <= written}
+    return sorted(files - ours - {MARKER, *_LEGACY_MARKERS})
 
 
 def check_replaceable(new: str | Path | None, folder: str | Path) -> None:
     """Raise ``FileExistsError`` unless the complete artefact ``new`` may replace ``folder``.
 
     It may if ``folder`` does not exist, or if ptlib wrote it (:func:`is_ptlib_dir`) and every
-    file in it is one ptlib wrote (listed in its :data:`MARKER`; for a folder from before the
-    marker listed them, one that ``new`` has too). A file someone else put there is never
-    deleted. ``new=None`` checks what can be checked before ``new`` exists.
+    file in it is one ptlib wrote (listed in its :data:`MARKER`; in a folder from before the
+    marker listed them, one written with it, or one that ``new`` has too). A file someone else
+    put there is never deleted. ``new=None`` checks what can be checked before ``new`` exists.
     Introduced in chapter 1 (background).
     """
     folder = Path(folder)

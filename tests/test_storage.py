@@ -1,5 +1,6 @@
 """ptlib.storage: the one cache-folder rule and atomic writes."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,12 @@ def test_a_file_someone_put_in_a_ptlib_folder_is_never_deleted(tmp_path: Path) -
     (folder / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match=r"notes\.txt"), storage.atomic_dir(folder):
         pass  # refused before the work
-    # a folder from before the marker listed its files: what the new version lacks is kept
+    # a folder from before the marker listed its files: a file written after the marker that the
+    # new version lacks is kept; one written with the marker (e.g. an older ptlib's) is not
     (folder / storage.MARKER).write_text("written by ptlib\n")
+    (folder / "old.txt").write_text("written by an older ptlib")
+    os.utime(folder / "old.txt", (0, 0))
+    os.utime(folder / "notes.txt", (2e9, 2e9))
     new = tmp_path / "new"
     new.mkdir()
     (new / "a.txt").write_text("2")
@@ -70,7 +75,7 @@ def test_a_file_someone_put_in_a_ptlib_folder_is_never_deleted(tmp_path: Path) -
     assert (folder / "notes.txt").read_text() == "mine" and (folder / "a.txt").read_text() == "1"
     (folder / "notes.txt").unlink()
     storage.replace_dir(new, folder)
-    assert (folder / "a.txt").read_text() == "2"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt"]
 
 
 def test_write_json_is_atomic_and_readable(tmp_path: Path) -> None:

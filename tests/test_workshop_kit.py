@@ -163,6 +163,19 @@ def test_checkpoints_refuse_a_corrupted_archive_and_move_nothing(tmp_path: Path)
     assert list((tmp_path / "cache").iterdir()) == []  # nothing moved, no temporary folder left
 
 
+def test_checkpoints_never_pack_a_damaged_or_unverifiable_model(tmp_path: Path) -> None:
+    tool = _load("make_checkpoints")
+    _fake_cache(tmp_path / "a", list(tool.MODELS))
+    weights = tmp_path / "a" / "minilm-sst2" / "model.safetensors"
+    weights.write_bytes(b"x" + weights.read_bytes()[1:])  # one byte changed after it was saved
+    with pytest.raises(checksums.ManifestError, match=r"minilm-sst2/model\.safetensors"):
+        tool.pack(tmp_path / "a", tmp_path / "ck.tar.gz")
+    (tmp_path / "a" / "minilm-sst2" / "manifest.json").unlink()  # saved by an older ptlib
+    with pytest.raises(SystemExit, match=r"no manifest\.json.*05_fine_tuning"):
+        tool.pack(tmp_path / "a", tmp_path / "ck.tar.gz")
+    assert not (tmp_path / "ck.tar.gz").exists()
+
+
 def test_checkpoints_name_the_notebook_of_a_missing_model(tmp_path: Path) -> None:
     tool = _load("make_checkpoints")
     _fake_cache(tmp_path, ["tiny-bert-imdb"])

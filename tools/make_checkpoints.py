@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from ptlib import __version__, storage
-from ptlib.checksums import verify_manifest, write_manifest
+from ptlib.checksums import MANIFEST, verify_manifest, write_manifest
 from ptlib.weights import models_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,12 @@ def pack(cache: Path, archive: Path = ARCHIVE, names: list[str] | None = None) -
         how = "; ".join(f"{n}: run {MODELS[n][0]}" for n in missing)
         raise SystemExit(f"not in the model cache {cache}: {how} (or `make notebooks`)")
     for name in names:
-        verify_manifest(cache / name)  # raises, naming the file or the missing manifest
+        if not (cache / name / MANIFEST).is_file():
+            raise SystemExit(
+                f"{cache / name} has no {MANIFEST}: it was saved before ptlib wrote manifests, or "
+                f"is damaged. Run {MODELS[name][0]} again (or `make notebooks`), then pack."
+            )
+        verify_manifest(cache / name)  # raises, naming a damaged file
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         top = Path(tmp) / TOP
