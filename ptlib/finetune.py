@@ -256,7 +256,8 @@ def load_classifier(
     Weights are read from safetensors only, and no code from a model folder is run
     (``trust_remote_code=False``). Config, weights and tokenizer are checked against each other
     (:func:`ptlib.weights.load_pretrained`): a weight of the encoder missing from the file, or
-    one of the file that fits nothing, is an error; the new head is logged (level INFO).
+    one of the file that fits nothing, is an error; the new head is reported on the
+    ``ptlib.weights`` logger (level INFO).
     Introduced in chapter 5 (fine-tuning).
     """
     num_labels = checks.positive_int(num_labels, "num_labels", minimum=2)
@@ -306,6 +307,9 @@ def load_classifier(
     if pooling == "mean":
         head_dropout = dropout if dropout is not None else config.hidden_dropout_prob
         net = MeanPoolingClassifier(net, num_labels, dropout=head_dropout)
+        weights.logger.info(
+            "%s: new (random) head ['classifier.weight', 'classifier.bias']", source
+        )
     return tokenizer, net
 
 

@@ -8,6 +8,8 @@ SST-2.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -307,6 +309,24 @@ def test_finetune_config_validates_and_plans_steps() -> None:
             finetune.FinetuneConfig(**bad)
     with pytest.raises(TypeError, match="lr"):
         finetune.make_config(lr=1e-4)
+
+
+def test_load_classifier_reports_the_new_head_and_refuses_a_broken_encoder(
+    tiny_bert: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="ptlib.weights")
+    for pooling in ("mean", "cls"):
+        finetune.load_classifier(tiny_bert, 2, pooling=pooling)
+    assert caplog.text.count("classifier.weight") == 2  # reported, not an error
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_bert, broken)
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "num_hidden_layers": LAYERS + 1}))
+    checksums.write_manifest(broken, "a test", "MIT")
+    with pytest.raises(
+        weights.WeightsError, match=r"missing from the file \(e\.g\. encoder\.layer\.2"
+    ):
+        finetune.load_classifier(broken, 2)  # the third block would be random: an error
 
 
 def test_resolve_model(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
