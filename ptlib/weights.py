@@ -290,6 +290,10 @@ def models_cache_dir() -> Path:
     return storage.cache_dir("models")
 
 
+#: Files that hold pickles (loading one can run code): never written into a saved model.
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
 def _check_finite(state: dict, what: str) -> None:
     """A state dict of tensors without NaN or infinity (a diverged model is not saved)."""
     if not isinstance(state, dict):
@@ -317,7 +321,8 @@ def save_checkpoint(
 
     ``state`` (a ``state_dict``) goes to ``model.safetensors``; each object of ``pretrained``
     (a Transformers model, tokenizer or config) writes itself with ``save_pretrained``; ``info``
-    goes to ``info_name`` as JSON; ``manifest.json`` lists the sha256 of every file
+    goes to ``info_name`` as JSON (no pickle is ever written: ``ValueError`` if an object
+    writes one); ``manifest.json`` lists the sha256 of every file
     (:func:`ptlib.checksums.write_manifest`), and every load checks it. Weights with NaN or
     infinity are refused, and so is a folder holding files ptlib did not write (nothing of
     theirs is deleted). Introduced in chapter 3 (masked language modelling).
@@ -350,6 +355,9 @@ def save_checkpoint(
         if info is not None:
             text = json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
             (tmp / info_name).write_text(text, encoding="utf-8")
+        pickles = [p.name for p in tmp.rglob("*") if p.suffix in _PICKLE_SUFFIXES]
+        if pickles:  # loading one can run code: a saved model holds none
+            raise ValueError(f"refusing to save pickled files {pickles}: save safetensors only")
         write_manifest(
             tmp,
             f"ptlib {__version__} (ptlib.weights.save_checkpoint)",

@@ -194,6 +194,11 @@ def _nan_model() -> BertForMaskedLM:
     return model
 
 
+class _PicklingThing:
+    def save_pretrained(self, folder: Path) -> None:
+        torch.save({"a": 1}, Path(folder) / "training_args.bin")
+
+
 def _encoder(p: Path) -> tuple[Any, Any]:
     """The tiny BERT's encoder (a BertModel) and its tokenizer."""
     model, tok = _tiny_mlm()
@@ -351,6 +356,9 @@ MODEL_CASES = [
     Case("contrastive/load-config-of-wrong-type",
          lambda p: contrastive.load_simclr_encoder(p / "none", config={"max_steps": 2}),
          TypeError, r"config must be a SimCLRConfig, got dict"),
+    Case("weights/save_checkpoint-no-pickles",
+         lambda p: weights.save_checkpoint(p / "m", {"w": torch.ones(2)}, pretrained=(_PicklingThing(),)),
+         ValueError, r"refusing to save pickled files \['training_args\.bin'\]"),
     Case("weights/save_checkpoint-nothing",
          lambda p: weights.save_checkpoint(p / "m", info={"a": 1}),
          ValueError, r"nothing to save"),
