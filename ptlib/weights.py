@@ -182,9 +182,12 @@ def _local_folder(name: str | os.PathLike, what: str) -> Path:
         )
     if folder.is_dir():
         return folder
-    if isinstance(name, str) and os.sep not in name and not name.startswith((".", "~")):
-        raise ValueError(f"unknown encoder {name!r}: use {MINILM_NAME!r} or a local model folder")
-    raise FileNotFoundError(f"{what} {str(name)!r}: there is no folder {folder.resolve()}")
+    if isinstance(name, os.PathLike) or name.startswith((".", "~", os.sep)):
+        raise FileNotFoundError(f"{what} {str(name)!r}: there is no folder {folder.resolve()}")
+    raise ValueError(
+        f"unknown encoder {name!r} (and no folder {folder.resolve()}): use {MINILM_NAME!r} or a "
+        "local model folder"
+    )
 
 
 def mean_pool(last_hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
