@@ -10,7 +10,6 @@ Introduced in chapter 4 (contrastive learning).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ptlib import data, objectives, runtime, train, weights
+from ptlib import checks, data, objectives, runtime, train, weights
 from ptlib.vision import AugmentConfig, ResNet, ResNetConfig, SimCLR, augment, step_generator
 from ptlib.weights import WeightsError, models_cache_dir
 
@@ -65,6 +64,22 @@ class SimCLRConfig:
     device: str = "auto"
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        checks.positive_int(self.batch_size, "batch_size", minimum=2)  # negatives need 2 images
+        for name in ("proj_hidden", "proj_dim"):
+            checks.positive_int(getattr(self, name), name)
+        checks.positive_int(self.warmup_steps, "warmup_steps", minimum=0)
+        checks.positive_int(self.seed, "seed", minimum=0)
+        checks.finite_number(self.temperature, "temperature", 0.0, low_open=True)
+        checks.finite_number(self.lr, "lr", 0.0, low_open=True)
+        checks.finite_number(self.weight_decay, "weight_decay", 0.0)
+        if self.max_steps is not None:
+            checks.positive_int(self.max_steps, "max_steps")
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", 0.0, low_open=True)
+        elif self.max_steps is None:
+            raise ValueError("SimCLRConfig needs a budget: set max_steps or max_seconds")
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the whole configuration (what is saved with the encoder)."""
         d = asdict(self)
@@ -96,6 +111,8 @@ def simclr_loss_fn(
     learning).
     """
 
+    temperature = checks.finite_number(temperature, "temperature", 0.0, low_open=True)
+
     def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         images, step = batch
         gen = step_generator(seed, int(step), images.device)
@@ -123,7 +140,8 @@ def pretrain_simclr(
     Introduced in chapter 4 (contrastive learning).
     """
 
-    cfg = config or SimCLRConfig()
+    cfg = _config(config)
+    _check_images(images)
     runtime.seed_everything(cfg.seed)
     model = SimCLR(ResNet(cfg.encoder), cfg.proj_hidden, cfg.proj_dim)
     if cfg.channels_last:
@@ -150,6 +168,22 @@ def pretrain_simclr(
     return model, history
 
 
+def _config(config: object) -> SimCLRConfig:
+    if config is not None and not isinstance(config, SimCLRConfig):
+        raise TypeError(f"config must be a SimCLRConfig, got {type(config).__name__}")
+    return config if config is not None else SimCLRConfig()
+
+
+def _check_images(images: object) -> None:
+    if not isinstance(images, np.ndarray | torch.Tensor):
+        raise TypeError(f"images must be a NumPy array or a tensor, got {type(images).__name__}")
+    if images.ndim != 4 or len(images) < 2:
+        raise ValueError(
+            "images must hold at least 2 images, uint8 [N, H, W, C] (or float [N, C, H, W] in "
+            f"[0, 1]); got shape {tuple(images.shape)}"
+        )
+
+
 #: Folder name of chapter 4's SimCLR encoder in the model cache.
 SIMCLR_NAME = "simclr-cifar10"
 
@@ -168,11 +202,19 @@ def save_simclr_encoder(
 ) -> Path:
     """Save a :class:`ptlib.vision.ResNet` encoder: ``model.safetensors`` (the weights and batch
     norm statistics) and ``config.json`` (its :class:`~ptlib.vision.ResNetConfig` and
-    ``metadata``, e.g. how it was trained and what it scored). The folder is replaced
-    atomically, so a reader never sees half of it. Returns the folder.
+    ``metadata``, e.g. how it was trained and what it scored), with ``manifest.json`` (the sha256
+    of every file). The folder is replaced atomically, so a reader never sees half of it.
+    Returns the folder.
 
     Introduced in chapter 4 (contrastive learning).
     """
+    if not isinstance(encoder, ResNet):
+        raise TypeError(
+            f"encoder must be a ptlib.vision.ResNet (e.g. model.encoder of a SimCLR model), got "
+            f"{type(encoder).__name__}"
+        )
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     folder = Path(folder) if folder is not None else simclr_dir()
     info = {
         "architecture": "ptlib.vision.ResNet",
@@ -190,13 +232,17 @@ def simclr_metadata(folder: str | Path | None = None) -> dict:
     path = (Path(folder) if folder is not None else simclr_dir()) / "config.json"
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    info = checks.read_json(path, "SimCLR encoder config")
+    metadata = info.get("metadata", {}) if isinstance(info, dict) else None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path} is not the config of a SimCLR encoder (no metadata object)")
+    return metadata
 
 
 def load_simclr_encoder(
     folder: str | Path | None = None,
     train_if_missing: bool = True,
-    config: object | None = None,
+    config: SimCLRConfig | None = None,
     images: np.ndarray | None = None,
     device: str | torch.device | None = None,
 ) -> torch.nn.Module:
@@ -208,23 +254,36 @@ def load_simclr_encoder(
     couple of minutes on a laptop) on ``images`` (default: the CIFAR-10 training split), saves
     it there and returns it; otherwise raises :class:`WeightsError`. So a later chapter runs on
     its own, with or without chapter 4 having run first. Weights are read with safetensors only,
-    after a check against the folder's ``manifest.json`` when it has one (the checkpoint archive).
+    after a check against the folder's ``manifest.json`` (:func:`ptlib.weights.verify_checkpoint`),
+    and must match the saved configuration name for name and shape.
     Introduced in chapter 4 (contrastive learning).
     """
     folder = Path(folder) if folder is not None else simclr_dir()
     device = runtime.get_device(device) if not isinstance(device, torch.device) else device
+    if folder.is_file():
+        raise WeightsError(f"{folder} is a file; give the folder of a saved SimCLR encoder")
     if (folder / "model.safetensors").is_file() and (folder / "config.json").is_file():
         weights.verify_checkpoint(folder, f"no SimCLR encoder in {folder}")
-        info = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        encoder = ResNet(ResNetConfig.from_dict(info["config"]))
-        encoder.load_state_dict(weights.read_state(folder))
-        return encoder.to(device).eval()
+        info = checks.read_json(folder / "config.json", "SimCLR encoder config")
+        if not isinstance(info, dict) or info.get("architecture") != "ptlib.vision.ResNet":
+            raise WeightsError(
+                f"{folder / 'config.json'} does not describe a ptlib.vision.ResNet: {folder} is not "
+                "a SimCLR encoder saved by save_simclr_encoder"
+            )
+        try:
+            encoder = ResNet(ResNetConfig.from_dict(info["config"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise WeightsError(
+                f"{folder / 'config.json'} holds no valid ResNet config ({err!r}): the folder is "
+                "damaged; save the encoder again"
+            ) from None
+        return weights.load_state(encoder, folder).to(device).eval()
     if not train_if_missing:
         raise WeightsError(
             f"no SimCLR encoder in {folder}: run notebooks/04_contrastive_learning.ipynb, or call "
             "load_simclr_encoder(train_if_missing=True) to pre-train one here"
         )
-    cfg = config if config is not None else SimCLRConfig()
+    cfg = _config(config)
     if images is None:
         images = data.load("cifar10", "train").x
     model, history = pretrain_simclr(images, cfg)

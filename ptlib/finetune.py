@@ -20,6 +20,7 @@ the applications chapters reuse it.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -38,7 +39,6 @@ from transformers import (
     AutoConfig,
     AutoModel,
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     DataCollatorWithPadding,
     EvalPrediction,
     PreTrainedModel,
@@ -49,7 +49,6 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
-from transformers.utils import logging as hf_logging
 
 from ptlib import checks, evaluate, runtime, weights
 
@@ -166,14 +165,23 @@ def resolve_model(name: str | Path) -> str:
     """Where to load the encoder ``name`` from: a local folder, or a Hugging Face Hub id.
 
     ``"all-MiniLM-L6-v2"`` resolves to its verified folder (:func:`ptlib.weights.minilm_path`);
-    an existing folder is used as it is; any other name is taken as a Hub id, which needs the
-    internet (offline, with ``HF_HUB_OFFLINE=1``, it raises a ``ValueError`` that says so).
+    an existing folder is checked (:func:`ptlib.weights.verify_checkpoint`: its manifest, or a
+    warning if it has none) and used; a path that is a file or does not exist raises an error
+    that says so; any other name is taken as a Hub id, which needs the internet (offline, with
+    ``HF_HUB_OFFLINE=1``, it raises a ``ValueError`` that says so).
     Introduced in chapter 5 (fine-tuning).
     """
+    if not isinstance(name, str | os.PathLike):
+        raise TypeError(f"model must be a model name or a folder, got {type(name).__name__}")
     if str(name) == weights.MINILM_NAME:
         return str(weights.minilm_path())
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(weights.verify_checkpoint(path))
+    if path.is_file():
+        raise NotADirectoryError(f"model {str(name)!r} is a file; give the model's folder")
+    if isinstance(name, os.PathLike) or str(name).startswith((".", "~", os.sep)):
+        raise FileNotFoundError(f"model {str(name)!r}: there is no folder {path.resolve()}")
     if runtime.is_offline():
         raise ValueError(
             f"{str(name)!r} is neither {weights.MINILM_NAME!r} nor a local model folder, and "
@@ -258,26 +266,36 @@ def load_classifier(
     ``hidden_dropout_prob`` and ``attention_probs_dropout_prob``, and the head's), ``None`` keeps
     them. The head is always new; ``seed`` fixes its random initialisation (and, from scratch,
     that of the whole network). ``attn_implementation`` (``"eager"``, ``"sdpa"``, ``None``: the
-    library's default) chooses how attention is computed; the result is the same up to rounding. Weights are read from safetensors only, and no code
-    from a model folder is run (``trust_remote_code=False``).
+    library's default) chooses how attention is computed; the result is the same up to rounding.
+    Weights are read from safetensors only, and no code from a model folder is run
+    (``trust_remote_code=False``). Config, weights and tokenizer are checked against each other
+    (:func:`ptlib.weights.load_pretrained`): a weight of the encoder missing from the file, or
+    one of the file that fits nothing, is an error; the new head is reported on the
+    ``ptlib.weights`` logger (level INFO).
     Introduced in chapter 5 (fine-tuning).
     """
-    if num_labels < 2:
-        raise ValueError(f"num_labels must be at least 2, got {num_labels}")
+    num_labels = checks.positive_int(num_labels, "num_labels", minimum=2)
+    seed = checks.positive_int(seed, "seed", minimum=0)
     if pooling not in ("mean", "cls"):
         raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-    if label_names is not None and len(label_names) != num_labels:
-        raise ValueError(f"{len(label_names)} label names for {num_labels} labels")
+    if label_names is not None:
+        label_names = checks.texts(label_names, "label_names")
+        if len(label_names) != num_labels or len(set(label_names)) != num_labels:
+            raise ValueError(
+                f"label_names must be {num_labels} different names, one per label; got "
+                f"{label_names}"
+            )
+    if dropout is not None:
+        dropout = checks.finite_number(dropout, "dropout", low=0.0, high=1.0)
+        if dropout == 1.0:
+            raise ValueError("dropout must be below 1 (1 drops everything), got 1.0")
     source = resolve_model(model)
     names = list(label_names) if label_names is not None else [str(i) for i in range(num_labels)]
     id2label = dict(enumerate(names))
     label2id = {name: i for i, name in id2label.items()}
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     runtime.seed_everything(seed)
     extra: dict[str, Any] = {}
     if dropout is not None:
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         extra = {
             "hidden_dropout_prob": dropout,
             "attention_probs_dropout_prob": dropout,
@@ -291,32 +309,21 @@ def load_classifier(
         trust_remote_code=False,
         **extra,
     )
-    # The library warns that the new head is "newly initialized": that is the point here.
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        auto = AutoModelForSequenceClassification if pooling == "cls" else AutoModel
-        attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
-        if from_scratch:
-            net = auto.from_config(config, **attention)
-        else:
-            net = auto.from_pretrained(
-                source,
-                config=config,
-                use_safetensors=True,
-                trust_remote_code=False,
-                dtype=torch.float32,
-                **attention,
-            )
-        if pooling == "mean":
-            head_dropout = dropout if dropout is not None else config.hidden_dropout_prob
-            net = MeanPoolingClassifier(net, num_labels, dropout=head_dropout)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
+    tokenizer = weights.load_tokenizer(source, config.vocab_size)
+    auto = AutoModelForSequenceClassification if pooling == "cls" else AutoModel
+    attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if from_scratch:
+        net = auto.from_config(config, **attention)
+    else:  # the new head (and BERT's pooler, new or unused) is expected; anything else is an error
+        net = weights.load_pretrained(
+            auto, source, new_head=("classifier.", "pooler."), config=config, **attention
+        )
+    if pooling == "mean":
+        head_dropout = dropout if dropout is not None else config.hidden_dropout_prob
+        net = MeanPoolingClassifier(net, num_labels, dropout=head_dropout)
+        weights.logger.info(
+            "%s: new (random) head ['classifier.weight', 'classifier.bias']", source
+        )
     return tokenizer, net
 
 
@@ -953,10 +960,26 @@ def save_classifier(
 
     ``folder`` (default ``models_cache_dir() / "minilm-sst2"``) gets ``model.safetensors`` (the
     encoder and the head), the encoder's ``config.json`` (with the label names), the tokenizer
-    files and ``ptlib.json`` (``metadata``, e.g. how it was trained and its dev accuracy). The
-    folder is replaced atomically. :func:`load_saved_classifier` reads it back.
-    Introduced in chapter 5 (fine-tuning).
+    files, ``ptlib.json`` (``metadata``, e.g. how it was trained and its dev accuracy) and
+    ``manifest.json`` (the sha256 of every file). The folder is replaced atomically.
+    :func:`load_saved_classifier` reads it back. Introduced in chapter 5 (fine-tuning).
     """
+    if not isinstance(net, MeanPoolingClassifier):
+        raise TypeError(
+            f"net must be a MeanPoolingClassifier (load_classifier's pooling='mean'), got "
+            f"{type(net).__name__}; save a library model with its own save_pretrained"
+        )
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
+        )
+    if len(tokenizer) > net.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} entries but the model only "
+            f"{net.config.vocab_size} embeddings: they do not belong together"
+        )
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     folder = Path(folder) if folder is not None else weights.models_cache_dir() / CLASSIFIER_NAME
     info = {"architecture": "ptlib.finetune.MeanPoolingClassifier", **(metadata or {})}
     return weights.save_checkpoint(
@@ -970,8 +993,9 @@ def load_saved_classifier(
     """Load a classifier written by :func:`save_classifier`: ``(tokenizer, net)``, in eval mode.
 
     ``folder`` defaults to ``models_cache_dir() / "minilm-sst2"``, where chapter 5 saves its
-    fine-tuned all-MiniLM-L6-v2. A folder with a ``manifest.json`` (from the workshop's
-    checkpoint archive) is first checked against it. Safetensors only, no remote code.
+    fine-tuned all-MiniLM-L6-v2. The folder is checked first against its ``manifest.json``
+    (:func:`ptlib.weights.verify_checkpoint`), and the weights must match the saved config name
+    for name and shape. Safetensors only, no remote code.
     Introduced in chapter 5 (fine-tuning).
     """
     folder = Path(folder) if folder is not None else weights.models_cache_dir() / CLASSIFIER_NAME
@@ -984,7 +1008,7 @@ def load_saved_classifier(
     with torch.random.fork_rng(devices=[]):  # the random initialisation, overwritten below,
         encoder = AutoModel.from_config(config, add_pooling_layer=False)  # leaves the global
         net = MeanPoolingClassifier(encoder, config.num_labels)  # random state as it was
-    net.load_state_dict(weights.read_state(folder))
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    weights.load_state(net, folder)
+    tokenizer = weights.load_tokenizer(folder, config.vocab_size)
     device = device if isinstance(device, torch.device) else runtime.get_device(device)
     return tokenizer, net.to(device).eval()

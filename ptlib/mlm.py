@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from transformers import BertConfig, BertForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
-from ptlib import data, objectives, runtime, text, train, weights
+from ptlib import checks, data, objectives, runtime, text, train, weights
 from ptlib.text import LocalityScaffold, PhasedBatches
 from ptlib.train import TrainConfig
 from ptlib.weights import WeightsError, models_cache_dir
@@ -53,6 +53,12 @@ def tiny_bert_config(
     """
     if size not in TINY_BERT_SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {sorted(TINY_BERT_SIZES)}")
+    vocab_size = checks.positive_int(vocab_size, "vocab_size")
+    max_position_embeddings = checks.positive_int(
+        max_position_embeddings, "max_position_embeddings"
+    )
+    if checks.finite_number(dropout, "dropout", low=0.0, high=1.0) == 1.0:
+        raise ValueError("dropout must be below 1 (1 drops everything), got 1.0")
     dims = TINY_BERT_SIZES[size]
     fields = {
         **dims,
@@ -87,6 +93,7 @@ def init_sinusoidal_positions(model: PreTrainedModel, scale: float | None = None
     pe[:, 1::2] = torch.cos(position * freq[: d // 2])
     if scale is None:
         scale = float(emb.word_embeddings.weight.detach().float().pow(2).mean().sqrt())
+    scale = checks.finite_number(scale, "scale", low=0.0, low_open=True)
     with torch.no_grad():
         table.copy_((pe / pe.pow(2).mean().sqrt() * scale).to(table.dtype))
 
@@ -132,6 +139,28 @@ class MLMRecipe:
     max_seconds: float | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.size not in TINY_BERT_SIZES:
+            raise ValueError(f"unknown size {self.size!r}: choose one of {sorted(TINY_BERT_SIZES)}")
+        for name in ("vocab_size", "tokens_per_batch"):
+            checks.positive_int(getattr(self, name), name)
+        for name in ("seq_len", "short_seq_len"):  # [CLS], a token, [SEP]
+            checks.positive_int(getattr(self, name), name, minimum=3)
+        for name in ("max_documents", "max_steps"):
+            if getattr(self, name) is not None:
+                checks.positive_int(getattr(self, name), name)
+        checks.positive_int(self.seed, "seed", minimum=0)
+        checks.finite_number(self.mlm_probability, "mlm_probability", 0.0, 1.0, low_open=True)
+        for name in ("short_fraction", "local_bias_fraction", "warmup_fraction"):
+            checks.finite_number(getattr(self, name), name, 0.0, 1.0)
+        checks.finite_number(self.lr, "lr", 0.0, low_open=True)
+        checks.finite_number(self.local_bias, "local_bias", 0.0)
+        checks.finite_number(self.weight_decay, "weight_decay", 0.0)
+        if self.max_seconds is not None:
+            checks.finite_number(self.max_seconds, "max_seconds", 0.0, low_open=True)
+        elif self.max_steps is None:
+            raise ValueError("the recipe needs a budget: set max_steps or max_seconds")
+
 
 #: The named recipes: "cpu" (chapter 3's default, a few CPU-minutes), "gpu" (a larger model,
 #: bigger batches and a longer run) and "smoke" (a few seconds, for the smoke check, ``make
@@ -163,7 +192,7 @@ def mlm_corpus_ids(
     Introduced in chapter 3 (masked language modelling).
     """
     if docs is not None:
-        return text.encode_corpus(list(docs), tokenizer)
+        return text.encode_corpus(checks.texts(docs, "docs"), tokenizer)
     docs = data.load_corpus(recipe.corpus, split)
     if split == "train" and recipe.max_documents is not None:
         docs = docs[: recipe.max_documents]
@@ -182,6 +211,7 @@ def mlm_batches(
     Introduced in chapter 3 (masked language modelling).
     """
 
+    max_steps = checks.positive_int(max_steps, "max_steps")
     special = text.special_ids(tokenizer)
 
     def phase(seq_len: int) -> text.MLMBatches:
@@ -216,6 +246,7 @@ def mlm_train_config(recipe: MLMRecipe, max_steps: int, **kwargs: object) -> Tra
     Introduced in chapter 3 (masked language modelling).
     """
 
+    max_steps = checks.positive_int(max_steps, "max_steps")
     return train.TrainConfig(
         max_steps=max_steps,
         max_seconds=None if recipe.max_seconds is None else 1.25 * recipe.max_seconds,
@@ -294,12 +325,14 @@ def pretrain_mlm(
     pre-trains on a gender-swapped corpus this way).
     Introduced in chapter 3 (masked language modelling).
     """
+    if not isinstance(recipe, MLMRecipe):
+        raise TypeError(f"recipe must be an MLMRecipe (e.g. MLM_RECIPES['cpu']), got {recipe!r}")
     if docs is None:
         docs = data.load_corpus(recipe.corpus, "train")[: recipe.max_documents]
         tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
         ids = mlm_corpus_ids(recipe, tokenizer)
     else:
-        docs = list(docs)
+        docs = checks.texts(docs, "docs")  # None/NaN would be learned as the words "none"/"nan"
         tokenizer = text.train_wordpiece(docs, recipe.vocab_size)
         ids = mlm_corpus_ids(recipe, tokenizer, docs=docs)
     device = str(device if device is not None else runtime.get_device())
@@ -323,11 +356,22 @@ def save_pretrained_mlm(
     """Save a model and its tokenizer with ``save_pretrained`` (safetensors), atomically.
 
     Everything is written to a temporary folder beside ``folder`` that then replaces it, so a
-    reader never sees half a model. ``metadata`` (the recipe, measured losses) goes to
+    reader never sees half a model; ``manifest.json`` holds the sha256 of every file
+    (:func:`ptlib.weights.save_checkpoint`). ``metadata`` (the recipe, measured losses) goes to
     ``ptlib.json`` in the same folder. Introduced in chapter 3 (masked language modelling).
     """
-    info = metadata or {}
-    return weights.save_checkpoint(folder, info=info, pretrained=(model, tokenizer))
+    if not isinstance(model, PreTrainedModel):
+        raise TypeError(f"model must be a Transformers model, got {type(model).__name__}")
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
+        )
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} entries but the model only "
+            f"{model.config.vocab_size} embeddings: they do not belong together"
+        )
+    return weights.save_checkpoint(folder, info=metadata or {}, pretrained=(model, tokenizer))
 
 
 def load_pretrained_mlm(
@@ -336,12 +380,10 @@ def load_pretrained_mlm(
     """Load a ``BertForMaskedLM`` and its tokenizer saved by :func:`save_pretrained_mlm`.
 
     Weights from safetensors only, no remote code; the model is in ``eval`` mode on ``device``.
-    A folder with a ``manifest.json`` (unpacked from the workshop's checkpoint archive) is first
-    checked against it (:func:`ptlib.checksums.verify_manifest`). Returns ``(tokenizer, model)``.
-    Introduced in chapter 3 (masked language modelling).
+    The folder is checked first (:func:`ptlib.weights.from_folder`): its ``manifest.json``, and
+    that config, weights (all of them, the MLM head included) and tokenizer belong together.
+    Returns ``(tokenizer, model)``. Introduced in chapter 3 (masked language modelling).
     """
-    missing = f"{folder} holds no saved model (config.json, model.safetensors)"
-    weights.verify_checkpoint(folder, missing)
     return weights.from_folder(folder, BertForMaskedLM, device)
 
 
@@ -363,7 +405,7 @@ def tiny_bert(
     ``eval`` mode on ``device`` (its encoder is ``model.bert``).
     Introduced in chapter 3 (masked language modelling).
     """
-    if name not in TINY_BERT_NAMES:
+    if not isinstance(name, str) or name not in TINY_BERT_NAMES:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(TINY_BERT_NAMES)}")
     folder = models_cache_dir() / name
     if (folder / "model.safetensors").is_file():

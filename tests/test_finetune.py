@@ -8,6 +8,8 @@ SST-2.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ import torch
 from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast, EvalPrediction
 
-from ptlib import data, evaluate, finetune, weights
+from ptlib import checksums, data, evaluate, finetune, weights
 
 COLOURS = {
     "red": ["red", "crimson", "scarlet", "ruby"],
@@ -58,6 +60,7 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
         max_position_embeddings=64,
     )
     BertModel(config).save_pretrained(folder)
+    checksums.write_manifest(folder, "tests/test_finetune.py", "MIT")  # verified when loaded
     return folder
 
 
@@ -308,6 +311,24 @@ def test_finetune_config_validates_and_plans_steps() -> None:
         finetune.make_config(lr=1e-4)
 
 
+def test_load_classifier_reports_the_new_head_and_refuses_a_broken_encoder(
+    tiny_bert: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="ptlib.weights")
+    for pooling in ("mean", "cls"):
+        finetune.load_classifier(tiny_bert, 2, pooling=pooling)
+    assert caplog.text.count("classifier.weight") == 2  # reported, not an error
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_bert, broken)
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "num_hidden_layers": LAYERS + 1}))
+    checksums.write_manifest(broken, "a test", "MIT")
+    with pytest.raises(
+        weights.WeightsError, match=r"missing from the file \(e\.g\. encoder\.layer\.2"
+    ):
+        finetune.load_classifier(broken, 2)  # the third block would be random: an error
+
+
 def test_resolve_model(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert finetune.resolve_model(tiny_bert) == str(tiny_bert)
     assert Path(finetune.resolve_model("all-MiniLM-L6-v2"), "model.safetensors").is_file()
@@ -400,8 +421,6 @@ def test_dropout_override(tiny_bert: Path) -> None:
 def test_save_and_load_classifier_round_trip_and_manifest(
     tiny_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ptlib import checksums
-
     monkeypatch.setenv("PTLIB_CACHE_DIR", str(tmp_path / "cache"))
     tokenizer, net = finetune.load_classifier(tiny_bert, 3, label_names=["a", "b", "c"], seed=1)
     folder = finetune.save_classifier(net.eval(), tokenizer, metadata={"dev_accuracy": 0.5})

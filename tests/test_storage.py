@@ -1,5 +1,6 @@
 """ptlib.storage: the one cache-folder rule and atomic writes."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,31 @@ def test_a_folder_ptlib_did_not_write_is_never_replaced(tmp_path: Path) -> None:
     (tmp_path / "legacy").mkdir()
     (tmp_path / "legacy" / "ptlib.json").write_text("{}")
     assert storage.is_ptlib_dir(tmp_path / "legacy")
+
+
+def test_a_file_someone_put_in_a_ptlib_folder_is_never_deleted(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    with storage.atomic_dir(folder) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert (folder / storage.MARKER).read_text().splitlines()[1:] == ["a.txt"]  # what ptlib wrote
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"notes\.txt"), storage.atomic_dir(folder):
+        pass  # refused before the work
+    # a folder from before the marker listed its files: a file written after the marker that the
+    # new version lacks is kept; one written with the marker (e.g. an older ptlib's) is not
+    (folder / storage.MARKER).write_text("written by ptlib\n")
+    (folder / "old.txt").write_text("written by an older ptlib")
+    os.utime(folder / "old.txt", (0, 0))
+    os.utime(folder / "notes.txt", (2e9, 2e9))
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "a.txt").write_text("2")
+    with pytest.raises(FileExistsError, match=r"\(notes\.txt\)"):
+        storage.replace_dir(new, folder)
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "a.txt").read_text() == "1"
+    (folder / "notes.txt").unlink()
+    storage.replace_dir(new, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt"]
 
 
 def test_write_json_is_atomic_and_readable(tmp_path: Path) -> None:

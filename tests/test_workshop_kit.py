@@ -120,6 +120,7 @@ def _fake_cache(cache: Path, names: list[str]) -> None:
         (folder / "model.safetensors").write_bytes(name.encode() * 50)
         (folder / "config.json").write_text(json.dumps({"name": name}))
         (folder / "sub" / "extra.txt").write_text("x")
+        checksums.write_manifest(folder, "a test", "MIT")  # as ptlib saves every model
 
 
 def test_checkpoints_pack_and_unpack_round_trip(tmp_path: Path) -> None:
@@ -160,6 +161,19 @@ def test_checkpoints_refuse_a_corrupted_archive_and_move_nothing(tmp_path: Path)
     with pytest.raises(checksums.ManifestError, match=r"simclr-cifar10/model\.safetensors"):
         tool.unpack(tmp_path / "bad.tar.gz", tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []  # nothing moved, no temporary folder left
+
+
+def test_checkpoints_never_pack_a_damaged_or_unverifiable_model(tmp_path: Path) -> None:
+    tool = _load("make_checkpoints")
+    _fake_cache(tmp_path / "a", list(tool.MODELS))
+    weights = tmp_path / "a" / "minilm-sst2" / "model.safetensors"
+    weights.write_bytes(b"x" + weights.read_bytes()[1:])  # one byte changed after it was saved
+    with pytest.raises(checksums.ManifestError, match=r"minilm-sst2/model\.safetensors"):
+        tool.pack(tmp_path / "a", tmp_path / "ck.tar.gz")
+    (tmp_path / "a" / "minilm-sst2" / "manifest.json").unlink()  # saved by an older ptlib
+    with pytest.raises(SystemExit, match=r"no manifest\.json.*05_fine_tuning"):
+        tool.pack(tmp_path / "a", tmp_path / "ck.tar.gz")
+    assert not (tmp_path / "ck.tar.gz").exists()
 
 
 def test_checkpoints_name_the_notebook_of_a_missing_model(tmp_path: Path) -> None:

@@ -11,25 +11,26 @@ goes into the archive with a ``manifest.json`` (the sha256 of every file, who ma
 licence: :func:`ptlib.checksums.write_manifest`), beside a ``LICENCES.md`` that says what data
 each model saw and under which terms.
 
-Unpacking checks every file against its manifest before anything is moved into the cache, and
-replaces each model folder in one step. The chapters' loaders (``mlm.tiny_bert``,
+Packing checks each model folder against the manifest ptlib saved it with. Unpacking checks every
+file against its manifest before anything is moved into the cache, and replaces each model folder
+in one step, keeping the old one until the new one is in place and never deleting a file that
+ptlib did not write (``ptlib.storage.replace_dir``). The chapters' loaders (``mlm.tiny_bert``,
 ``contrastive.load_simclr_encoder``, ``finetune.load_saved_classifier``) check the manifest again
-whenever they load a folder that has one, so a damaged copy is reported, never used. With the
+whenever they load a folder, so a damaged copy is reported, never used. With the
 models in the cache, chapters 5 and 9 skip pre-training the tiny BERT.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-from ptlib import __version__
-from ptlib.checksums import verify_manifest, write_manifest
+from ptlib import __version__, storage
+from ptlib.checksums import MANIFEST, verify_manifest, write_manifest
 from ptlib.weights import models_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,12 +76,25 @@ but was trained on a mixture of datasets, some of them (MS MARCO) for non-commer
 
 def pack(cache: Path, archive: Path = ARCHIVE, names: list[str] | None = None) -> Path:
     """Write ``archive`` (a .tar.gz) from the model folders ``names`` (default: all of
-    :data:`MODELS`) in ``cache``, each with a manifest, and ``LICENCES.md``. Returns its path."""
+    :data:`MODELS`) in ``cache``, each with a manifest, and ``LICENCES.md``. Returns its path.
+
+    Each folder is first verified against the manifest ptlib saved it with, so a damaged copy is
+    never packed under a new manifest that would vouch for it."""
     names = list(MODELS) if names is None else names
+    unknown = sorted(set(names) - set(MODELS))
+    if unknown:
+        raise SystemExit(f"unknown model(s) {unknown}: the archive holds {sorted(MODELS)}")
     missing = [n for n in names if not (cache / n / "model.safetensors").is_file()]
     if missing:
         how = "; ".join(f"{n}: run {MODELS[n][0]}" for n in missing)
         raise SystemExit(f"not in the model cache {cache}: {how} (or `make notebooks`)")
+    for name in names:
+        if not (cache / name / MANIFEST).is_file():
+            raise SystemExit(
+                f"{cache / name} has no {MANIFEST}: it was saved before ptlib wrote manifests, or "
+                f"is damaged. Run {MODELS[name][0]} again (or `make notebooks`), then pack."
+            )
+        verify_manifest(cache / name)  # raises, naming a damaged file
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         top = Path(tmp) / TOP
@@ -100,24 +114,36 @@ def pack(cache: Path, archive: Path = ARCHIVE, names: list[str] | None = None) -
 
 
 def unpack(archive: Path, cache: Path) -> list[Path]:
-    """Verify every model in ``archive`` against its manifest, then move it into ``cache``
-    (replacing what is there). Returns the model folders. Nothing is moved if a file is damaged."""
+    """Verify every model in ``archive`` against its manifest, then move it into ``cache``,
+    replacing the folder there in one step (:func:`ptlib.storage.replace_dir`). Returns the
+    model folders. Nothing is moved if a file is damaged, or if a folder in the cache holds
+    files ptlib did not write (they are never deleted)."""
+    if not Path(archive).is_file():
+        raise SystemExit(f"no checkpoint archive at {archive}: build one with `make checkpoints`")
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".unpack-") as tmp:
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")  # no absolute paths, links out, devices
-        models = sorted(p for p in (Path(tmp) / TOP / "models").iterdir() if p.is_dir())
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")  # no absolute paths, links out, devices
+        except (tarfile.TarError, EOFError, OSError) as err:
+            raise SystemExit(
+                f"{archive} is not a readable checkpoint archive ({err}): it is truncated or "
+                "damaged; copy or build it again"
+            ) from None
+        root = Path(tmp) / TOP / "models"
+        models = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         if not models:
-            raise SystemExit(f"{archive} holds no models")
+            raise SystemExit(f"{archive} holds no models (no {TOP}/models/ folder)")
+        unknown = [p.name for p in models if p.name not in MODELS]
+        if unknown:
+            raise SystemExit(f"{archive} holds unknown model(s) {unknown}: not a ptlib archive")
         for folder in models:
             verify_manifest(folder)  # raises, naming the file, before anything is moved
+            storage.check_replaceable(folder, cache / folder.name)  # user files stay
         done = []
         for folder in models:
-            dest = cache / folder.name
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.replace(folder, dest)
-            done.append(dest)
+            storage.replace_dir(folder, cache / folder.name)
+            done.append(cache / folder.name)
     return done
 
 
