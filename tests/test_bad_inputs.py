@@ -682,6 +682,7 @@ def _resume_past_an_old_checkpoint(tmp: Path):
     shutil.copytree(folder / "step-00000020", old)
     (old / "rng.safetensors").unlink()
     (old / "rng.pt").write_bytes(pickle.dumps(_Payload(tmp / "pwned")))
+    (old / storage.MARKER).write_text("written by ptlib\n", encoding="utf-8")  # the old marker
     return _fit(tmp, checkpoint_dir=folder, checkpoint_every=10, max_steps=40)
 
 

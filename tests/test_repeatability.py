@@ -19,6 +19,7 @@ from conftest import shared_data_dir
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from ptlib import (
+    checksums,
     contrastive,
     data,
     evaluate,
@@ -156,6 +157,7 @@ def small_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
         max_position_embeddings=32,
     )
     BertModel(config).save_pretrained(folder)
+    checksums.write_manifest(folder, created_by="tests/test_repeatability.py", licence="MIT")
     return folder
 
 
