@@ -160,7 +160,9 @@ def atomic_dir(folder: str | Path) -> Iterator[Path]:
 def write_json(path: str | Path, data: Any, **dump_options: Any) -> Path:
     """Write ``data`` as JSON to ``path`` atomically (a temporary file, then ``os.replace``).
 
-    ``dump_options`` go to :func:`json.dump` (default ``indent=2``); a newline ends the file.
+    ``dump_options`` go to :func:`json.dump` (default ``indent=2``, ``allow_nan=False``: NaN and
+    infinity are not JSON, so they raise ``ValueError`` instead of writing a file other readers
+    reject); a newline ends the file.
     Introduced in chapter 1 (background).
     """
     path = Path(path)
@@ -168,7 +170,10 @@ def write_json(path: str | Path, data: Any, **dump_options: Any) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, **{"indent": 2, **dump_options})
+            try:
+                json.dump(data, f, **{"indent": 2, "allow_nan": False, **dump_options})
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"cannot write {path} as JSON: {err}") from None
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

@@ -110,6 +110,25 @@ CHECKS_CASES = [
          ValueError, r"results file .*x\.json is not valid JSON"),
 ]
 
+
+
+def _write_nan_then_list(p: Path) -> list[str]:
+    with contextlib.suppress(ValueError):
+        storage.write_json(p / "r.json", {"acc": float("nan")})
+    return sorted(f.name for f in p.iterdir())
+
+
+CHECKS_CASES += [
+    Case("storage/write_json-nan", lambda p: storage.write_json(p / "r.json", {"acc": float("nan")}),
+         ValueError, r"cannot write .*r\.json as JSON: Out of range float"),
+    Case("storage/write_json-nan-leaves-no-file", _write_nan_then_list,
+         check=lambda names, p: _assert_equal(names, [])),
+]
+
+
+def _assert_equal(a: Any, b: Any) -> None:
+    assert a == b, f"{a!r} != {b!r}"
+
 # ---------------------------------------------------------------------------------------------
 # runtime, results, storage, data
 # ---------------------------------------------------------------------------------------------
