@@ -39,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ptlib import checks, runtime, storage
+from ptlib.checksums import MANIFEST, verify_manifest, write_manifest
 
 SCHEDULES = ("linear", "cosine", "constant")
 _CKPT_RE = re.compile(r"^step-(\d{8})$")
@@ -50,6 +51,7 @@ _CKPT_FILES = (
     "rng.safetensors",
     "state.json",
     "history.csv",
+    MANIFEST,  # the sha256 of the files above: a flipped byte is found before it is loaded
 )
 _OLD_RNG_FILE = "rng.pt"  # a pickle, written before issue 17: never loaded
 # What reading a damaged checkpoint raises (truncated, edited, half-copied files).
@@ -384,7 +386,9 @@ def load_weights(model: nn.Module, checkpoint: str | Path) -> nn.Module:
     """Load the weights of a checkpoint written by :func:`fit` into ``model`` (in place).
 
     A missing weights file raises ``FileNotFoundError``, a damaged one (truncated, edited) a
-    ``ValueError``, both naming the file. Introduced in chapter 3 (masked language modelling).
+    ``ValueError``, both naming the file; a checkpoint with a ``manifest.json`` is checked
+    against it first (:class:`ptlib.checksums.ManifestError` for a changed byte).
+    Introduced in chapter 3 (masked language modelling).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -394,6 +398,8 @@ def load_weights(model: nn.Module, checkpoint: str | Path) -> nn.Module:
             f"{path} does not exist: {checkpoint} is not a checkpoint written by ptlib.train.fit "
             "(see ptlib.train.list_checkpoints)"
         )
+    if (Path(checkpoint) / MANIFEST).is_file():
+        verify_manifest(checkpoint)
     try:
         load_model(model, str(path), device=_model_device(model))
     except SafetensorError as err:
@@ -442,8 +448,14 @@ def _save_checkpoint(
             "rng": rng_json,
         }
         (tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        write_manifest(tmp, created_by="ptlib.train.fit", licence="that of the training data")
     if keep:
         for old in list_checkpoints(folder)[:-keep]:
+            try:
+                storage.check_replaceable(None, old)  # only what ptlib wrote is deleted
+            except FileExistsError as err:
+                warnings.warn(f"kept the old checkpoint: {err}", UserWarning, stacklevel=3)
+                continue
             shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -462,6 +474,7 @@ def _load_checkpoint(
     missing = [f for f in _CKPT_FILES if not (path / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} lacks {', '.join(missing)}")
+    verify_manifest(path)
     state = checks.read_json(path / "state.json", "checkpoint state")
     optim_tensors = _read(path / "optimizer.safetensors", load_file)
     rng = _rng_from_files(_read(path / "rng.safetensors", load_file), state["rng"])

@@ -612,6 +612,7 @@ def _tiny_bert(tmp: Path) -> Path:
     config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
                         num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
     BertModel(config).save_pretrained(folder)
+    checksums.write_manifest(folder, created_by="tests/test_bad_inputs.py", licence="MIT")
     return folder
 
 
@@ -685,6 +686,22 @@ def _resume_after_truncation(tmp: Path):
     return _fit(tmp, checkpoint_dir=folder, checkpoint_every=10)
 
 
+def _resume_after_a_flipped_byte(tmp: Path):
+    folder = _checkpointed(tmp)
+    weights_file = folder / "step-00000020" / "model.safetensors"
+    raw = bytearray(weights_file.read_bytes())
+    raw[-3] ^= 0xFF  # inside the last tensor: the header still reads, the value is wrong
+    weights_file.write_bytes(bytes(raw))
+    return _fit(tmp, checkpoint_dir=folder, checkpoint_every=10)
+
+
+def _keep_one_checkpoint_beside_a_note(tmp: Path) -> Path:
+    folder = _checkpointed(tmp)  # steps 10 and 20
+    (folder / "step-00000010" / "notes.txt").write_text("mine", encoding="utf-8")
+    _fit(tmp, checkpoint_dir=folder, checkpoint_every=10, max_steps=30, keep_checkpoints=1)
+    return folder / "step-00000010" / "notes.txt"
+
+
 class _Payload:
     """Unpickling this creates the file ``pwned``: the proof that a pickle was loaded."""
 
@@ -750,12 +767,19 @@ TRAINING_CASES = [
     # train checkpoints: no pickles, fall back to the newest intact one
     Case("train/resume-truncated-newest-checkpoint", _resume_after_truncation,
          warns=UserWarning,
-         match=r"resuming from step-00000010.*step-00000020/model\.safetensors is damaged",
+         match=r"resuming from step-00000010.*step-00000020/model\.safetensors is (damaged|corrupted)",
          check=_check_fell_back),
+    Case("train/resume-flipped-byte-in-newest-checkpoint", _resume_after_a_flipped_byte,
+         warns=UserWarning,
+         match=r"resuming from step-00000010.*step-00000020/model\.safetensors is corrupted: sha256",
+         check=_check_fell_back),
+    Case("train/keep_checkpoints-never-deletes-a-foreign-file", _keep_one_checkpoint_beside_a_note,
+         warns=UserWarning, match=r"kept the old checkpoint: .*step-00000010 holds files that ptlib did not write \(notes\.txt\)",
+         check=lambda note, p: _assert_equal(note.read_text(encoding="utf-8"), "mine")),
     Case("train/resume-corrupt-state-json-only-checkpoint",
          lambda p: (_write(_checkpointed(p) / "step-00000010" / "state.json", "{"),
                     shutil.rmtree(p / "ckpt" / "step-00000020"), _fit(p, checkpoint_dir=p / "ckpt")),
-         ValueError, r"no checkpoint in .*ckpt can be resumed from: checkpoint state .*state\.json is not valid JSON"),
+         ValueError, r"no checkpoint in .*ckpt can be resumed from: .*state\.json is (corrupted|not valid JSON)"),
     Case("train/resume-never-unpickles-an-old-checkpoint", _resume_past_an_old_checkpoint,
          warns=UserWarning, match=r"step-00000030 is an old-format checkpoint.*rng\.pt, a pickle",
          check=_holds(lambda r, p: len(r) == 40 and not (p / "pwned").exists())),
@@ -764,6 +788,11 @@ TRAINING_CASES = [
          FileNotFoundError, r"step-00000010/model\.safetensors does not exist"),
     Case("train/load_weights-truncated",
          lambda p: (_truncate(_checkpointed(p) / "step-00000020" / "model.safetensors"),
+                    train.load_weights(_net(), p / "ckpt" / "step-00000020")),
+         checksums.ManifestError, r"step-00000020/model\.safetensors is corrupted: sha256"),
+    Case("train/load_weights-truncated-without-manifest",
+         lambda p: (_truncate(_checkpointed(p) / "step-00000020" / "model.safetensors"),
+                    (p / "ckpt" / "step-00000020" / "manifest.json").unlink(),
                     train.load_weights(_net(), p / "ckpt" / "step-00000020")),
          ValueError, r"step-00000020/model\.safetensors is damaged"),
     # train batching

@@ -274,6 +274,7 @@ def test_checkpoints_hold_no_pickles(tmp_path: Path) -> None:
     files = sorted(f.name for f in ckpt.iterdir() if not f.name.startswith("."))
     assert files == [
         "history.csv",
+        "manifest.json",
         "model.safetensors",
         "optimizer.safetensors",
         "rng.safetensors",
