@@ -969,15 +969,7 @@ def save_classifier(
             f"net must be a MeanPoolingClassifier (load_classifier's pooling='mean'), got "
             f"{type(net).__name__}; save a library model with its own save_pretrained"
         )
-    if not isinstance(tokenizer, PreTrainedTokenizerBase):
-        raise TypeError(
-            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
-        )
-    if len(tokenizer) > net.config.vocab_size:
-        raise ValueError(
-            f"the tokenizer has {len(tokenizer)} entries but the model only "
-            f"{net.config.vocab_size} embeddings: they do not belong together"
-        )
+    weights.check_tokenizer(tokenizer, net.config.vocab_size)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     folder = Path(folder) if folder is not None else weights.models_cache_dir() / CLASSIFIER_NAME

@@ -362,15 +362,7 @@ def save_pretrained_mlm(
     """
     if not isinstance(model, PreTrainedModel):
         raise TypeError(f"model must be a Transformers model, got {type(model).__name__}")
-    if not isinstance(tokenizer, PreTrainedTokenizerBase):
-        raise TypeError(
-            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
-        )
-    if len(tokenizer) > model.config.vocab_size:
-        raise ValueError(
-            f"the tokenizer has {len(tokenizer)} entries but the model only "
-            f"{model.config.vocab_size} embeddings: they do not belong together"
-        )
+    weights.check_tokenizer(tokenizer, model.config.vocab_size)
     return weights.save_checkpoint(folder, info=metadata or {}, pretrained=(model, tokenizer))
 
 

@@ -545,6 +545,23 @@ def load_pretrained(
     return model
 
 
+def check_tokenizer(tokenizer: PreTrainedTokenizerBase, vocab_size: int) -> None:
+    """Before a model is saved with ``tokenizer``: it must be a Transformers tokenizer with no
+    more entries than the model's ``vocab_size`` embeddings (``TypeError``/``ValueError``
+    otherwise), so a folder never pairs a model with a tokenizer that is not its own.
+    Introduced in chapter 3 (masked language modelling).
+    """
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            f"tokenizer must be a Transformers tokenizer, got {type(tokenizer).__name__}"
+        )
+    if len(tokenizer) > vocab_size:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} entries but the model only {vocab_size} "
+            "embeddings: they do not belong together"
+        )
+
+
 def load_tokenizer(source: str | Path, vocab_size: int) -> PreTrainedTokenizerBase:
     """The tokenizer of ``source`` (no remote code), checked against the model's ``vocab_size``.
 
