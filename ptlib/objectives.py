@@ -191,12 +191,24 @@ def cosine_similarity_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Computed in float32 (float64 inputs stay float64). Introduced in chapter 4 (contrastive
     learning).
     """
-    for name, t in (("a", a), ("b", b)):
+    _check_vectors(a, b, "a", "b")
+    return _cosine(a, b)
+
+
+def _check_vectors(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    """``a`` and ``b`` must be finite ``[n, d]`` and ``[m, d]`` tensors of one width ``d``."""
+    for name, t in ((name_a, a), (name_b, b)):
         checks.finite_tensor(t, name)
         if t.ndim != 2:
             raise ValueError(f"{name} must be [n, d] (one vector per row), got {tuple(t.shape)}")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"a and b must have one dimension d, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(
+            f"{name_a} and {name_b} must have one dimension d, got {a.shape[1]} and {b.shape[1]}"
+        )
+
+
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """:func:`cosine_similarity_matrix` without the checks, for callers that made them."""
     dtype = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
     a = F.normalize(a.to(dtype), dim=-1)
     b = F.normalize(b.to(dtype), dim=-1)
@@ -223,9 +235,8 @@ def info_nce(
     Introduced in chapter 4 (contrastive learning).
     """
     temperature = checks.finite_number(temperature, "temperature", low=0.0, low_open=True)
-    checks.finite_tensor(queries, "queries")
-    checks.finite_tensor(keys, "keys")
-    logits = cosine_similarity_matrix(queries, keys) / temperature  # [n, m]
+    _check_vectors(queries, keys, "queries", "keys")
+    logits = _cosine(queries, keys) / temperature  # [n, m]
     if positives is None:
         if symmetric and logits.shape[0] != logits.shape[1]:
             raise ValueError("symmetric InfoNCE needs as many queries as keys")
@@ -268,7 +279,7 @@ def nt_xent(
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     n = z1.shape[0]
     z = torch.cat([z1, z2])  # [2N, d]
-    logits = cosine_similarity_matrix(z, z) / temperature  # [2N, 2N]
+    logits = _cosine(z, z) / temperature  # [2N, 2N] (z1 and z2 were checked above)
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     logits = logits.masked_fill(self_mask, float("-inf"))  # k != i
     partner = torch.arange(2 * n, device=z.device).roll(n)  # i <-> i + N
@@ -288,7 +299,7 @@ def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> float:
         raise ValueError(f"z1 and z2 must both be [N, d], got {tuple(z1.shape)}, {tuple(z2.shape)}")
     n = z1.shape[0]
     z = torch.cat([z1, z2])
-    sim = cosine_similarity_matrix(z, z)
+    sim = _cosine(z, z)  # z1 and z2 were checked above
     sim.fill_diagonal_(float("-inf"))
     partner = torch.arange(2 * n, device=z.device).roll(n)
     return float((sim.argmax(dim=1) == partner).float().mean())
