@@ -771,11 +771,7 @@ def reweighing_weights(y: Sequence[object], groups: Sequence[object]) -> np.ndar
     group keeps its total weight. Returns an array of ``len(y)`` positive weights with mean 1.
     Introduced in chapter 9 (bias evaluation).
     """
-    yv = np.asarray(y)
-    if yv.ndim != 1 or len(yv) == 0:
-        raise ValueError(f"y must be a non-empty 1-D sequence of labels, got shape {yv.shape}")
-    if pd.isna(yv).any():
-        raise ValueError(f"y holds {int(pd.isna(yv).sum())} missing label(s) (None/NaN): drop them")
+    yv = checks.labels(y, "y")
     g = _groups(groups, len(yv), "y")
     weights = np.empty(len(yv), dtype=np.float64)
     for gv in np.unique(g):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 
@@ -108,6 +109,27 @@ def finite_tensor(t: torch.Tensor, name: str, allow_empty: bool = False) -> torc
             "a diverged model or a bad input produced them"
         )
     return t
+
+
+def labels(y: Any, name: str) -> np.ndarray:
+    """``y`` (a list, array, Series or tensor) as a non-empty 1-D NumPy array of labels without
+    missing values (``None``, NaN): a missing label would otherwise become a class of its own,
+    or a weight of 0. A single string is rejected. Introduced in chapter 1 (background).
+    """
+    if isinstance(y, str):
+        raise TypeError(f"{name} must be a sequence of labels, not one string")
+    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of labels, got shape {arr.shape}"
+        )
+    missing = pd.isna(arr)
+    if missing.any():
+        raise ValueError(
+            f"{name} holds {int(missing.sum())} missing label(s) (None/NaN) out of {arr.size}: "
+            "drop or fill them first"
+        )
+    return arr
 
 
 def texts(values: Any, name: str = "texts", allow_empty: bool = False) -> list[str]:

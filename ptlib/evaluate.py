@@ -21,24 +21,6 @@ from tqdm import tqdm
 from ptlib import checks
 
 
-def _labels(y: Any, name: str) -> np.ndarray:
-    """``y`` as a non-empty 1-D array of labels without missing values (None, NaN)."""
-    if isinstance(y, str):
-        raise TypeError(f"{name} must be a sequence of labels, not one string")
-    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 1-D sequence of labels, got shape {arr.shape}"
-        )
-    missing = pd.isna(arr)
-    if missing.any():
-        raise ValueError(
-            f"{name} holds {int(missing.sum())} missing label(s) (None/NaN) out of {arr.size}: "
-            "drop or fill them first"
-        )
-    return arr
-
-
 def accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray) -> float:
     """The fraction of predictions equal to the true label.
 
@@ -70,7 +52,7 @@ def classification_metrics(
     "recall", "macro_f1", "confusion_matrix"}``; computed with scikit-learn.
     Introduced in chapter 1 (background); chapter 5 adds the confusion matrix.
     """
-    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    y_true, y_pred = checks.labels(y_true, "y_true"), checks.labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred differ in length: {y_true.size} and {y_pred.size}")
     labels = None
@@ -122,7 +104,7 @@ def sample_per_class(labels: Sequence[Any] | np.ndarray, k: int, seed: int) -> n
     Raises ``ValueError`` if a class has fewer than ``k`` examples. Returned sorted.
     Introduced in chapter 1 (background).
     """
-    labels = _labels(labels, "labels")
+    labels = checks.labels(labels, "labels")
     k = checks.positive_int(k, "k")
     rng = np.random.default_rng(seed)
     chosen = []
@@ -166,7 +148,7 @@ def label_efficiency(
     ``n_train``, ``accuracy``, ``fit_seconds``.
     Introduced in chapter 1 (background).
     """
-    y_train, y_test = _labels(y_train, "y_train"), _labels(y_test, "y_test")
+    y_train, y_test = checks.labels(y_train, "y_train"), checks.labels(y_test, "y_test")
     if len(features_train) != len(y_train) or len(features_test) != len(y_test):
         raise ValueError(
             f"features and labels must have the same number of rows, got features_train "
@@ -294,7 +276,7 @@ def _same_dim(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
 
 def _class_ids(y: Any, n: int, name: str) -> torch.Tensor:
     """Integer class ids ``0..C-1`` as an int64 tensor, one per row of an ``n``-row array."""
-    arr = _labels(y, name)
+    arr = checks.labels(y, name)
     if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
         raise ValueError(f"{name} must hold integer class ids, got fractional values")
     if arr.dtype.kind not in "iuf" or arr.min() < 0:
@@ -336,7 +318,7 @@ class LinearProbe:
     def fit(self, x: Any, y: Sequence[Any] | np.ndarray) -> LinearProbe:
         """Fit on features ``x`` ``[n, d]`` and labels ``y`` ``[n]``; returns ``self``."""
         x_np = _features(x, "x").numpy()
-        y = _labels(y, "y")
+        y = checks.labels(y, "y")
         if len(y) != len(x_np):
             raise ValueError(f"x has {len(x_np)} rows and y {len(y)} labels: one label per row")
         self.classes_, y_idx = np.unique(y, return_inverse=True)

@@ -102,6 +102,8 @@ CHECKS_CASES = [
          ValueError, r"scores holds 1 NaN or infinite"),
     Case("checks/finite_tensor-nan", lambda p: checks.finite_tensor(torch.tensor([np.nan]), "logits"),
          ValueError, r"logits holds 1 NaN"),
+    Case("checks/labels-none", lambda p: checks.labels([1, None, 0], "y"),
+         ValueError, r"y holds 1 missing label\(s\) \(None/NaN\) out of 3"),
     Case("checks/texts-one-string", lambda p: checks.texts("a sentence"),
          TypeError, r"texts must be a sequence of strings, not one string"),
     Case("checks/texts-none", lambda p: checks.texts(["ok", None]),
